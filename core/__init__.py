@@ -1,0 +1,1 @@
+"""Digit Lab core: all TensorFlow/Keras/NumPy logic, free of Streamlit."""

@@ -1,0 +1,79 @@
+"""Load the bundled MNIST set and shape it for a model's input."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "mnist.npz"
+MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
+NUM_CLASSES = 10
+IMAGE_SIZE = 28
+
+
+@dataclass(frozen=True)
+class Mnist:
+    """The four MNIST arrays, uint8 as published (images 0-255, labels 0-9)."""
+
+    x_train: np.ndarray  # (60000, 28, 28)
+    y_train: np.ndarray  # (60000,)
+    x_test: np.ndarray  # (10000, 28, 28)
+    y_test: np.ndarray  # (10000,)
+
+
+class DataIntegrityError(RuntimeError):
+    """The bundled file is not the MNIST file it claims to be."""
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_mnist(path: Path = DATA_PATH) -> Mnist:
+    """Load MNIST from the bundled file (sha256-verified), else download it with Keras."""
+    if not path.exists():
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        return _read_only(Mnist(x_train, y_train, x_test, y_test))
+    actual = file_sha256(path)
+    if actual != MNIST_SHA256:
+        raise DataIntegrityError(
+            f"{path} has sha256 {actual}, expected {MNIST_SHA256}: the file is damaged; "
+            "copy it again from the repository."
+        )
+    with np.load(path) as f:
+        return _read_only(Mnist(f["x_train"], f["y_train"], f["x_test"], f["y_test"]))
+
+
+def _read_only(mnist: Mnist) -> Mnist:
+    # The arrays are shared by every session: make accidental writes fail loudly.
+    for array in (mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test):
+        array.setflags(write=False)
+    return mnist
+
+
+def to_model_input(images: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    """Scale (n, 28, 28) uint8 images to float32 0-1 shaped as (n, *input_shape)."""
+    x = images.astype("float32") / 255
+    return x.reshape((len(images), *input_shape))
+
+
+def labels_for_loss(labels: np.ndarray, loss: str) -> np.ndarray:
+    """One-hot labels for categorical cross-entropy, integer labels for the sparse loss."""
+    if loss == "categorical_crossentropy":
+        return np.eye(NUM_CLASSES, dtype="float32")[labels]
+    return labels.astype("int64")
+
+
+def class_counts(labels: np.ndarray) -> np.ndarray:
+    """How many examples each of the ten classes has."""
+    return np.bincount(labels, minlength=NUM_CLASSES)
