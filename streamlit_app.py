@@ -1,0 +1,19 @@
+"""Digit Lab: entry point. Page config, navigation and the active-model sidebar; no logic."""
+
+import streamlit as st
+
+from ui.sidebar import active_model_sidebar
+from ui.state import init_session_state
+
+st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
+init_session_state()
+
+navigation = st.navigation(
+    [
+        st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
+        st.Page("pages/build.py", title="Build", icon=":material/construction:"),
+        st.Page("pages/inspect.py", title="Inspect", icon=":material/account_tree:"),
+    ]
+)
+active_model_sidebar()
+navigation.run()

@@ -1,0 +1,214 @@
+"""The Build page's widgets: a list of layer rows that can be added, removed, moved and edited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import streamlit as st
+
+from core.presets import PRESETS
+from core.spec import (
+    ACTIVATIONS,
+    FIELDS_BY_KIND,
+    INITIALIZERS,
+    LAYER_KINDS,
+    LOSSES,
+    OPTIMIZERS,
+    Analysis,
+    CompileSpec,
+    LayerSpec,
+    format_shape,
+)
+from ui.state import Keys
+
+LOSS_LABELS = {
+    "categorical_crossentropy": "categorical cross-entropy (one-hot labels)",
+    "sparse_categorical_crossentropy": "sparse categorical cross-entropy (integer labels)",
+}
+OPTIMIZER_LABELS = {"sgd": "SGD (with momentum)", "adam": "Adam", "rmsprop": "RMSprop"}
+
+
+@dataclass(frozen=True)
+class EditorLayer:
+    """A layer row; the id keeps its widgets' state attached to it when rows move."""
+
+    id: int
+    spec: LayerSpec
+
+
+def _new_rows(layers: tuple[LayerSpec, ...]) -> list[EditorLayer]:
+    first = st.session_state[Keys.NEXT_LAYER_ID]
+    st.session_state[Keys.NEXT_LAYER_ID] = first + len(layers)
+    return [EditorLayer(first + offset, layer) for offset, layer in enumerate(layers)]
+
+
+def load_preset(key: str) -> None:
+    """Replace the editor's network and compile settings by a preset's."""
+    spec = PRESETS[key].spec
+    st.session_state[Keys.BUILD_LAYERS] = _new_rows(spec.layers)
+    st.session_state[Keys.BUILD_NAME] = spec.name
+    st.session_state[Keys.BUILD_PRESET] = key
+    st.session_state["build_optimizer"] = spec.compile.optimizer
+    st.session_state["build_learning_rate"] = spec.compile.learning_rate
+    st.session_state["build_momentum"] = spec.compile.momentum
+    st.session_state["build_loss"] = spec.compile.loss
+
+
+def ensure_editor_state() -> None:
+    """Start the editor from the current preset the first time the page opens."""
+    if Keys.BUILD_LAYERS not in st.session_state:
+        load_preset(st.session_state[Keys.BUILD_PRESET])
+
+
+def _move(index: int, offset: int) -> None:
+    rows = st.session_state[Keys.BUILD_LAYERS]
+    target = index + offset
+    if 0 <= target < len(rows):
+        rows[index], rows[target] = rows[target], rows[index]
+
+
+def _remove(index: int) -> None:
+    del st.session_state[Keys.BUILD_LAYERS][index]
+
+
+def _insert(kind: str, position: int) -> None:
+    defaults = {
+        "Dense": LayerSpec("Dense", units=64),
+        "Conv2D": LayerSpec("Conv2D", padding="same"),
+    }
+    st.session_state[Keys.BUILD_LAYERS].insert(
+        position, *_new_rows((defaults.get(kind, LayerSpec(kind)),))
+    )
+
+
+def _field_widget(row: EditorLayer, name: str, container) -> object:
+    """One parameter widget, keyed by the row id so its value follows the row."""
+    key = f"build_layer{row.id}_{name}"
+    value = getattr(row.spec, name)
+    match name:
+        case "units":
+            return container.number_input("units", min_value=0, value=value, step=1, key=key)
+        case "filters":
+            return container.number_input("filters", min_value=0, value=value, step=1, key=key)
+        case "kernel_size":
+            return container.number_input("kernel", min_value=1, max_value=28, value=value, key=key)
+        case "strides":
+            return container.number_input(
+                "strides", min_value=1, max_value=28, value=value, key=key
+            )
+        case "pool_size":
+            return container.number_input(
+                "pool size", min_value=1, max_value=28, value=value, key=key
+            )
+        case "pool_strides":
+            strides = container.number_input(
+                "strides (0 = pool size)", min_value=0, max_value=28, value=value or 0, key=key
+            )
+            return strides or None
+        case "rate":
+            return container.number_input(
+                "rate", min_value=0.0, max_value=1.0, value=float(value), step=0.05, key=key
+            )
+        case "activation":
+            return container.selectbox(
+                "activation", ACTIVATIONS, index=ACTIVATIONS.index(value), key=key
+            )
+        case "kernel_initializer":
+            return container.selectbox(
+                "initializer", INITIALIZERS, index=INITIALIZERS.index(value), key=key
+            )
+        case "padding":
+            return container.selectbox(
+                "padding", ("valid", "same"), index=("valid", "same").index(value), key=key
+            )
+    raise ValueError(name)
+
+
+def layer_rows_ui() -> tuple[list[LayerSpec], list]:
+    """Edit every row; returns the edited layers and one placeholder per row for its shape line."""
+    rows: list[EditorLayer] = st.session_state[Keys.BUILD_LAYERS]
+    edited: list[EditorLayer] = []
+    placeholders = []
+    for index, row in enumerate(rows):
+        with st.container(border=True):
+            title, fields, buttons = st.columns([2.2, 7, 1.3], vertical_alignment="center")
+            title.markdown(f"**{index + 1}. {row.spec.kind}**")
+            placeholders.append(title.empty())
+            names = FIELDS_BY_KIND[row.spec.kind]
+            cells = fields.columns(max(len(names), 1))
+            values = {
+                name: _field_widget(row, name, cell)
+                for name, cell in zip(names, cells, strict=False)
+            }
+            if not names:
+                fields.caption("no settings")
+            up, down, remove = buttons.columns(3)
+            up.button(
+                ":material/arrow_upward:", key=f"build_up{row.id}", on_click=_move, args=(index, -1), help="Move up"
+            )
+            down.button(
+                ":material/arrow_downward:", key=f"build_down{row.id}", on_click=_move, args=(index, 1), help="Move down"
+            )
+            remove.button(
+                ":material/close:", key=f"build_remove{row.id}", on_click=_remove, args=(index,), help="Remove"
+            )
+        edited.append(EditorLayer(row.id, replace(row.spec, **values)))
+    st.session_state[Keys.BUILD_LAYERS] = edited
+    return [row.spec for row in edited], placeholders
+
+
+def show_shapes(analysis: Analysis, placeholders: list) -> None:
+    """Fill each row's shape line: output shape and parameter count, or a warning sign."""
+    for report, placeholder in zip(analysis.layers, placeholders, strict=False):
+        if report.output_shape is None:
+            placeholder.markdown(":red[impossible here]")
+        else:
+            placeholder.caption(f"→ {format_shape(report.output_shape)} · {report.params:,} params")
+
+
+def add_layer_ui(count: int) -> None:
+    """Pick a layer type and where it goes."""
+    kind_col, position_col, button_col = st.columns([3, 3, 2], vertical_alignment="bottom")
+    kind = kind_col.selectbox("Add a layer", LAYER_KINDS, key="build_add_kind")
+    position = position_col.number_input(
+        "at position",
+        min_value=1,
+        max_value=count + 1,
+        value=max(count, 1),
+        key="build_add_position",
+        help="The new layer takes this place; by default it goes just before the output layer.",
+    )
+    button_col.button(
+        "Add layer",
+        key="build_add",
+        on_click=_insert,
+        args=(kind, int(position) - 1),
+        icon=":material/add:",
+    )
+
+
+def compile_ui() -> CompileSpec:
+    """Optimizer, learning rate, momentum and loss."""
+    optimizer_col, rate_col, momentum_col, loss_col = st.columns([2, 2, 2, 4])
+    optimizer = optimizer_col.selectbox(
+        "Optimizer", OPTIMIZERS, format_func=OPTIMIZER_LABELS.get, key="build_optimizer"
+    )
+    learning_rate = rate_col.number_input(
+        "Learning rate",
+        min_value=0.0,
+        max_value=10.0,
+        step=0.0005,
+        format="%.4f",
+        key="build_learning_rate",
+    )
+    momentum = momentum_col.number_input(
+        "Momentum",
+        min_value=0.0,
+        max_value=0.999,
+        step=0.1,
+        key="build_momentum",
+        disabled=optimizer != "sgd",
+        help="Used by SGD only.",
+    )
+    loss = loss_col.selectbox("Loss", LOSSES, format_func=LOSS_LABELS.get, key="build_loss")
+    return CompileSpec(optimizer, float(learning_rate), float(momentum), loss)

@@ -1,0 +1,62 @@
+"""Session state: the few small things a session keeps, under named keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from core.presets import DEFAULT_PRESET, PRESETS
+from core.spec import NetworkSpec
+
+
+class Keys:
+    """Every session_state key the pages share."""
+
+    ACTIVE_MODEL = "active_model"  # ActiveModel | None
+    BUILD_LAYERS = "build_layers"  # list[EditorLayer]: the layer editor's rows
+    BUILD_NAME = "build_name"  # the network's name in the editor
+    BUILD_PRESET = "build_preset"  # key of the preset the editor started from
+    NEXT_LAYER_ID = "next_layer_id"  # counter for stable widget keys of editor rows
+
+
+@dataclass
+class ActiveModel:
+    """The model every page works on, and where it came from."""
+
+    model: Any  # keras.Model; Any keeps Keras out of the import path of light pages
+    name: str
+    source: str  # "built", "trained" or "uploaded"
+    spec: NetworkSpec | None = None  # None for uploaded models
+    test_accuracy: float | None = None
+
+
+def init_session_state() -> None:
+    """Create every key with its default, once per session; call at the top of every page."""
+    defaults = {
+        Keys.ACTIVE_MODEL: None,
+        Keys.BUILD_PRESET: DEFAULT_PRESET,
+        Keys.BUILD_NAME: PRESETS[DEFAULT_PRESET].spec.name,
+        Keys.NEXT_LAYER_ID: 0,
+    }
+    for key, value in defaults.items():
+        st.session_state.setdefault(key, value)
+
+
+def active_model() -> ActiveModel | None:
+    return st.session_state.get(Keys.ACTIVE_MODEL)
+
+
+def set_active_model(active: ActiveModel) -> None:
+    st.session_state[Keys.ACTIVE_MODEL] = active
+
+
+def require_active_model() -> ActiveModel:
+    """The active model, or a hint and a stop when there is none."""
+    active = active_model()
+    if active is None:
+        st.info("There is no active model yet. Build one on the **Build** page first.")
+        st.page_link("pages/build.py", label="Go to Build", icon=":material/construction:")
+        st.stop()
+    return active
