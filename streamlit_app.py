@@ -15,5 +15,10 @@ navigation = st.navigation(
         st.Page("pages/inspect.py", title="Inspect", icon=":material/account_tree:"),
     ]
 )
-active_model_sidebar()
-navigation.run()
+# The sidebar is drawn after the page, so it already shows a model the page just made active.
+sidebar_slot = st.sidebar.container()
+try:
+    navigation.run()
+finally:
+    with sidebar_slot:
+        active_model_sidebar()

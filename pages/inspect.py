@@ -37,7 +37,7 @@ with summary_tab:
     st.dataframe(table, hide_index=True, width="stretch", key="inspect_summary_table")
     st.caption("`None` in a shape is the batch size, decided when data flows through the model.")
 with graph_tab:
-    st.graphviz_chart(graph_dot(model), key="inspect_graph")
+    st.graphviz_chart(graph_dot(model))
 with json_tab:
     st.caption("What `model.to_json()` returns: the architecture without the weights.")
     st.json(json.loads(model.to_json()), expanded=2)

@@ -1,0 +1,34 @@
+"""Helpers for AppTest tests of the pages."""
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "streamlit_app.py")
+TIMEOUT = 120
+
+
+def open_page(page: str, at: AppTest | None = None) -> AppTest:
+    """Run the app (or keep the given session) and switch to pages/<page>.py."""
+    at = at or AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if not at._tree:  # first run of a new session
+        at.run()
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def by_key(elements, key: str):
+    """The element of a widget list with this key."""
+    for element in elements:
+        if element.key == key:
+            return element
+    raise KeyError(key)
+
+
+def texts(at: AppTest) -> str:
+    """Everything written with markdown, captions, metrics and alerts, as one string."""
+    parts = [e.value for e in [*at.markdown, *at.caption, *at.error, *at.info, *at.success]]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)

@@ -1,0 +1,100 @@
+"""AppTest tests of the Data, Build and Inspect pages and the sidebar."""
+
+from streamlit.testing.v1 import AppTest
+
+from core.presets import PRESETS
+from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
+
+
+def build(at, preset: str):
+    by_key(at.selectbox, "build_preset_choice").select(preset).run()
+    by_key(at.button, "build_load_preset").click().run()
+    by_key(at.button, "build_submit").click().run()
+    assert not at.exception
+    return at
+
+
+def test_data_page_shows_counts_and_samples():
+    at = open_page("data")
+    assert "60,000 training and 10,000 test images" in texts(at)
+    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("image")) == 24
+    by_key(at.radio, "data_split").set_value("Test set").run()
+    by_key(at.selectbox, "data_digit").select(7).run()
+    assert not at.exception
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    assert len(captions) == 24 and all(c.endswith("label 7") for c in captions)
+
+
+def test_inspect_without_model_says_what_to_do():
+    at = open_page("inspect")
+    assert "no active model" in texts(at)
+    assert len(at.get("page_link")) == 1
+
+
+def test_sidebar_says_there_is_no_model_yet():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert [c.value for c in at.sidebar.caption] == ["None yet: build one on the Build page."]
+
+
+def test_build_cnn_preset_then_inspect():
+    at = build(open_page("build"), "cnn")
+    assert "824,458 parameters" in texts(at)
+    at = open_page("inspect", at)
+    assert "Total parameters 824,458" in texts(at)
+    table = at.dataframe[0].value
+    assert list(table["Params"]) == [320, 0, 18496, 0, 0, 803072, 2570]
+    assert "3 × 3 kernel × 32 channels × 64 filters + 64 biases = 18,496" in list(
+        table["How the count comes about"]
+    )
+    assert len(at.get("graphviz_chart")) == 1
+    assert len(at.json) == 1
+
+
+def test_each_preset_builds_from_the_page():
+    at = open_page("build")
+    for key in PRESETS:
+        build(at, key)
+        assert f"Built **{PRESETS[key].spec.name}**" in texts(at)
+
+
+def test_impossible_stack_gets_a_message_not_a_traceback():
+    at = open_page("build")
+    by_key(at.selectbox, "build_preset_choice").select("mlp_sgd").run()
+    by_key(at.button, "build_load_preset").click().run()
+    # Put a Conv2D after the Dense layers: impossible.
+    by_key(at.selectbox, "build_add_kind").select("Conv2D").run()
+    by_key(at.number_input, "build_add_position").set_value(3).run()
+    by_key(at.button, "build_add").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("Layer 3 (Conv2D" in e and "Conv2D needs an image" in e for e in errors), errors
+    assert by_key(at.button, "build_submit").disabled
+    # Remove it again and change the output to 12 units: the other message.
+    remove_keys = [b.key for b in at.button if b.key and b.key.startswith("build_remove")]
+    by_key(at.button, remove_keys[2]).click().run()
+    units_keys = [n.key for n in at.number_input if n.key and n.key.endswith("_units")]
+    by_key(at.number_input, units_keys[-1]).set_value(12).run()
+    assert any("outputs 12 values" in e.value for e in at.error)
+    by_key(at.number_input, units_keys[-1]).set_value(10).run()
+    assert not at.error and not by_key(at.button, "build_submit").disabled
+
+
+def test_layer_editor_reorders_and_edits():
+    at = open_page("build")
+    by_key(at.selectbox, "build_preset_choice").select("mlp_dropout").run()
+    by_key(at.button, "build_load_preset").click().run()
+    up_keys = [b.key for b in at.button if b.key and b.key.startswith("build_up")]
+    by_key(at.button, up_keys[1]).click().run()  # Dropout above the hidden Dense
+    assert "1. Dropout" in texts(at) and "2. Dense" in texts(at)
+    units_keys = [n.key for n in at.number_input if n.key and n.key.endswith("_units")]
+    by_key(at.number_input, units_keys[0]).set_value(100).run()
+    by_key(at.button, "build_submit").click().run()
+    assert f"{784 * 100 + 100 + 1010:,} parameters" in texts(at)
+
+
+def test_python_code_view_shows_the_whole_script():
+    at = open_page("build")
+    script = at.code[0].value
+    for piece in ("keras.Sequential", "model.compile", "model.fit", "model.evaluate", "model.save"):
+        assert piece in script
