@@ -20,15 +20,15 @@ init_session_state()
 ensure_editor_state()
 st.title("Build a network")
 
-preset_col, load_col = st.columns([5, 1], vertical_alignment="bottom")
-preset = preset_col.selectbox(
+preset = st.selectbox(
     "Start from a preset",
     list(PRESETS),
     format_func=lambda key: PRESETS[key].title,
     key="build_preset_choice",
     index=list(PRESETS).index(st.session_state[Keys.BUILD_PRESET]),
+    on_change=lambda: load_preset(st.session_state["build_preset_choice"]),
+    help="Choosing a preset replaces the layers and compile settings below.",
 )
-load_col.button("Load preset", key="build_load_preset", on_click=load_preset, args=(preset,))
 st.caption(PRESETS[preset].description)
 
 st.text_input("Network name", key=Keys.BUILD_NAME)

@@ -8,7 +8,6 @@ from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
 
 def build(at, preset: str):
     by_key(at.selectbox, "build_preset_choice").select(preset).run()
-    by_key(at.button, "build_load_preset").click().run()
     by_key(at.button, "build_submit").click().run()
     assert not at.exception
     return at
@@ -61,7 +60,6 @@ def test_each_preset_builds_from_the_page():
 def test_impossible_stack_gets_a_message_not_a_traceback():
     at = open_page("build")
     by_key(at.selectbox, "build_preset_choice").select("mlp_sgd").run()
-    by_key(at.button, "build_load_preset").click().run()
     # Put a Conv2D after the Dense layers: impossible.
     by_key(at.selectbox, "build_add_kind").select("Conv2D").run()
     by_key(at.number_input, "build_add_position").set_value(3).run()
@@ -83,7 +81,6 @@ def test_impossible_stack_gets_a_message_not_a_traceback():
 def test_layer_editor_reorders_and_edits():
     at = open_page("build")
     by_key(at.selectbox, "build_preset_choice").select("mlp_dropout").run()
-    by_key(at.button, "build_load_preset").click().run()
     up_keys = [b.key for b in at.button if b.key and b.key.startswith("build_up")]
     by_key(at.button, up_keys[1]).click().run()  # Dropout above the hidden Dense
     assert "1. Dropout" in texts(at) and "2. Dense" in texts(at)

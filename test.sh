@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install everything the tests need (virtual environment, Chromium) and run the whole suite.
+# Extra arguments go to pytest, e.g. `bash test.sh tests/test_spec.py -x`.
+set -euo pipefail
+cd "$(dirname "$0")"
+python3 -m venv .venv
+.venv/bin/pip install --quiet --upgrade pip
+.venv/bin/pip install --quiet -r requirements-dev.txt
+touch .venv/.installed
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update && apt-get install -y chromium
+fi
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"
