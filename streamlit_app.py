@@ -13,6 +13,8 @@ navigation = st.navigation(
         st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
         st.Page("pages/build.py", title="Build", icon=":material/construction:"),
         st.Page("pages/inspect.py", title="Inspect", icon=":material/account_tree:"),
+        st.Page("pages/mistakes.py", title="Mistakes", icon=":material/error:"),
+        st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
     ]
 )
 # The sidebar is drawn after the page, so it already shows a model the page just made active.

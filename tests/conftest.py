@@ -13,3 +13,21 @@ ARTIFACTS = ROOT / "test-artifacts"
 @pytest.fixture(scope="session")
 def mnist() -> Mnist:
     return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def small_trained_mlp(mnist):
+    """A 784-64-10 MLP trained for two epochs on 10k digits (about 93% test accuracy)."""
+    import keras
+
+    from core.build import build_model
+    from core.data import labels_for_loss, to_model_input
+    from core.presets import PRESETS
+
+    keras.utils.set_random_seed(0)
+    spec = PRESETS["mlp_dropout"].spec
+    model = build_model(spec)
+    x = to_model_input(mnist.x_train[:10000], spec.input_shape)
+    y = labels_for_loss(mnist.y_train[:10000], spec.compile.loss)
+    model.fit(x, y, epochs=2, batch_size=128, verbose=0)
+    return model

@@ -144,13 +144,25 @@ def layer_rows_ui() -> tuple[list[LayerSpec], list]:
                 fields.caption("no settings")
             up, down, remove = buttons.columns(3)
             up.button(
-                ":material/arrow_upward:", key=f"build_up{row.id}", on_click=_move, args=(index, -1), help="Move up"
+                ":material/arrow_upward:",
+                key=f"build_up{row.id}",
+                on_click=_move,
+                args=(index, -1),
+                help="Move up",
             )
             down.button(
-                ":material/arrow_downward:", key=f"build_down{row.id}", on_click=_move, args=(index, 1), help="Move down"
+                ":material/arrow_downward:",
+                key=f"build_down{row.id}",
+                on_click=_move,
+                args=(index, 1),
+                help="Move down",
             )
             remove.button(
-                ":material/close:", key=f"build_remove{row.id}", on_click=_remove, args=(index,), help="Remove"
+                ":material/close:",
+                key=f"build_remove{row.id}",
+                on_click=_remove,
+                args=(index,),
+                help="Remove",
             )
         edited.append(EditorLayer(row.id, replace(row.spec, **values)))
     st.session_state[Keys.BUILD_LAYERS] = edited

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from uuid import uuid4
 
 import streamlit as st
 
@@ -19,6 +20,9 @@ class Keys:
     BUILD_NAME = "build_name"  # the network's name in the editor
     BUILD_PRESET = "build_preset"  # key of the preset the editor started from
     NEXT_LAYER_ID = "next_layer_id"  # counter for stable widget keys of editor rows
+    PREDICTIONS = "test_predictions"  # {active model uid: (10000, 10) probabilities}
+    MY_DIGITS = "draw_my_digits"  # list of (28x28 float image, label) the user kept
+    CANVAS_VERSION = "draw_canvas_version"  # bumped to clear the canvas
 
 
 @dataclass
@@ -30,6 +34,7 @@ class ActiveModel:
     source: str  # "built", "trained" or "uploaded"
     spec: NetworkSpec | None = None  # None for uploaded models
     test_accuracy: float | None = None
+    uid: str = field(default_factory=lambda: uuid4().hex)  # new for every model made active
 
 
 def init_session_state() -> None:
@@ -39,6 +44,8 @@ def init_session_state() -> None:
         Keys.BUILD_PRESET: DEFAULT_PRESET,
         Keys.BUILD_NAME: PRESETS[DEFAULT_PRESET].spec.name,
         Keys.NEXT_LAYER_ID: 0,
+        Keys.MY_DIGITS: [],
+        Keys.CANVAS_VERSION: 0,
     }
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)

@@ -1,0 +1,138 @@
+"""Mistakes page: every misclassified test digit, filtered, sorted, paged, and looked at closely."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.mistakes import (
+    accuracy,
+    confusion_matrix,
+    filter_mistakes,
+    find_mistakes,
+    images_for,
+    page_count,
+    page_of,
+    predicted_classes,
+    random_sample,
+    sort_mistakes,
+)
+from ui.charts import probability_bars
+from ui.predictions import test_probabilities
+from ui.resources import mnist
+from ui.state import init_session_state, require_active_model
+from ui.widgets import digit_grid, sharp_digit
+
+ANY = "any"
+PER_PAGE = 24
+
+init_session_state()
+st.title("Study the mistakes")
+active = require_active_model()
+data = mnist()
+probabilities = test_probabilities(active)
+predicted = predicted_classes(probabilities)
+mistakes = find_mistakes(probabilities, data.y_test)
+
+score, count, model_name = st.columns(3)
+score.metric("Test accuracy", f"{accuracy(probabilities, data.y_test):.2%}")
+count.metric("Mistakes", f"{len(mistakes):,} of {len(data.y_test):,}")
+model_name.metric("Model", active.name)
+
+
+def _select_cell() -> None:
+    # A click on a confusion-matrix cell sets both filters to that (true, predicted) pair.
+    cells = st.session_state["mistakes_confusion"].selection.cells
+    if cells:
+        row, column = cells[0]
+        st.session_state["mistakes_true"] = int(row)
+        st.session_state["mistakes_predicted"] = int(column)
+        st.session_state["mistakes_page"] = 1
+
+
+mistakes_tab, confusion_tab, random_tab = st.tabs(
+    ["Mistakes", "Confusion matrix", "Random test digits"]
+)
+
+with confusion_tab:
+    st.caption(
+        "Rows are the true digits, columns what the model said. Click a cell off the diagonal "
+        "to see exactly those mistakes in the Mistakes tab."
+    )
+    matrix = confusion_matrix(data.y_test, predicted)
+    table = pd.DataFrame(matrix, index=range(10), columns=[str(d) for d in range(10)])
+    peak = max(int(matrix.max()), 1)
+    styled = table.style.map(
+        lambda count: (
+            f"background-color: rgba(47, 111, 222, {0.08 + 0.8 * (count / peak) ** 0.5:.2f})"
+            if count
+            else ""
+        )
+    )
+    st.dataframe(
+        styled,
+        key="mistakes_confusion",
+        on_select=_select_cell,
+        selection_mode="single-cell",
+        width="content",
+    )
+
+with mistakes_tab:
+    true_col, predicted_col, order_col, page_col = st.columns(4)
+    true_class = true_col.selectbox("True digit", [ANY, *range(10)], key="mistakes_true")
+    predicted_class = predicted_col.selectbox(
+        "Predicted digit", [ANY, *range(10)], key="mistakes_predicted"
+    )
+    order = order_col.radio(
+        "Sort by",
+        ["confidence", "index"],
+        format_func={"confidence": "most confident first", "index": "test index"}.get,
+        key="mistakes_order",
+    )
+    shown = filter_mistakes(
+        sort_mistakes(mistakes, order),
+        true_class=None if true_class == ANY else true_class,
+        predicted_class=None if predicted_class == ANY else predicted_class,
+    )
+    pages = page_count(shown, PER_PAGE)
+    page = page_col.number_input(
+        f"Page (of {pages})", min_value=1, max_value=pages, step=1, key="mistakes_page"
+    )
+    if shown.empty:
+        st.info("No mistakes match these filters.")
+    else:
+        rows = page_of(shown, int(page), PER_PAGE)
+        st.caption(f"{len(shown):,} mistakes match; showing {len(rows)} on page {page}.")
+        digit_grid(
+            list(images_for(rows, data.x_test)),
+            [
+                f"#{r.index}: true {r.true}, said {r.predicted} ({r.confidence:.0%})"
+                for r in rows.itertuples()
+            ],
+        )
+        st.subheader("Look closer")
+        index = st.selectbox(
+            "Test digit",
+            rows["index"].tolist(),
+            format_func=lambda i: f"#{i}",
+            key="mistakes_detail",
+        )
+        image_col, chart_col = st.columns([1, 3])
+        image_col.image(
+            sharp_digit(data.x_test[index]),
+            caption=f"True: {data.y_test[index]}, predicted: {predicted[index]}",
+            width=168,
+        )
+        chart_col.plotly_chart(
+            probability_bars(probabilities[index], int(data.y_test[index])),
+            key="mistakes_detail_chart",
+        )
+
+with random_tab:
+    seed = st.number_input("Seed", min_value=0, value=0, step=1, key="mistakes_random_seed")
+    sample = random_sample(16, int(seed), len(data.y_test))
+    digit_grid(
+        [data.x_test[i] for i in sample],
+        [f"True: {data.y_test[i]}, Predict: {predicted[i]}" for i in sample],
+    )
+    correct = int(np.sum(data.y_test[sample] == predicted[sample]))
+    st.caption(f"{correct} of {len(sample)} right.")
