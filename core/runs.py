@@ -1,0 +1,182 @@
+"""The runs directory: one folder per training run, grouped by owner token."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import keras
+
+SPEC_FILE = "spec.json"  # spec_dict + training config + name, written when a run starts
+HISTORY_FILE = "history.json"  # per-epoch metrics and sampled batch losses
+METRICS_FILE = "metrics.json"  # status, message and summary, written when a run ends
+MODEL_FILE = "model.keras"  # the whole model (architecture, weights, optimizer state)
+BEST_WEIGHTS_FILE = "best.weights.h5"  # weights of the best epoch (ModelCheckpoint)
+
+# Owner tokens and run ids come from URL query parameters: only this alphabet may reach a path.
+_ID_RE = re.compile(r"[a-z0-9-]{1,64}")
+
+
+class InvalidIdError(ValueError):
+    """An owner token or run id that is not a safe directory name."""
+
+
+def check_id(value: str, what: str = "id") -> str:
+    """Return value if it matches [a-z0-9-]{1,64}, else raise InvalidIdError."""
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value) or set(value) == {"-"}:
+        raise InvalidIdError(f"Invalid {what}: {value!r} (allowed: a-z, 0-9 and '-', 1-64 chars).")
+    return value
+
+
+def new_owner_token() -> str:
+    """A fresh, unguessable owner token for a browser session."""
+    return secrets.token_hex(8)
+
+
+def new_run_id() -> str:
+    """A run id that sorts by creation time, e.g. 20261122-101530-ab12."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON via a temporary file so that readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, allow_nan=True))
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What the Runs page shows about one run (read from its files)."""
+
+    run_id: str
+    name: str
+    status: str  # finished, stopped, failed; "incomplete" until the first job ends
+    message: str  # failure text, empty otherwise
+    created: str  # ISO local time the run started
+    epochs: int  # epochs completed (a stopped run's last epoch may be partial)
+    final: dict[str, float]  # metrics of the last epoch
+    best: dict[str, float]  # metrics of the best epoch
+    best_epoch: int | None  # 1-based
+    test_loss: float | None  # of the saved model on the 10k test set
+    test_accuracy: float | None
+    wall_seconds: float | None
+    history: dict[str, list[float]] = field(repr=False)  # per-epoch curves for overlays
+    spec: dict[str, Any] = field(repr=False)  # the network spec dict
+    config: dict[str, Any] = field(repr=False)  # the TrainConfig as a dict
+    path: Path = field(repr=False)
+    has_model: bool = False  # model.keras exists
+    has_best_weights: bool = False  # best.weights.h5 exists
+
+
+class RunStore:
+    """Runs under root/<owner>/<run_id>/; every id is validated before it touches a path."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def owner_dir(self, owner: str) -> Path:
+        """The folder of one owner's runs (not created)."""
+        path = (self.root / check_id(owner, "owner token")).resolve()
+        # Belt and braces: the regex already forbids '/' and '..'.
+        if not path.is_relative_to(self.root.resolve()):
+            raise InvalidIdError(f"Invalid owner token: {owner!r}.")
+        return path
+
+    def run_dir(self, owner: str, run_id: str) -> Path:
+        """The folder of one run (not created)."""
+        return self.owner_dir(owner) / check_id(run_id, "run id")
+
+    def new_run_dir(self, owner: str) -> Path:
+        """Create and return an empty folder for a new run."""
+        base = self.owner_dir(owner)
+        base.mkdir(parents=True, exist_ok=True)
+        while True:
+            path = base / new_run_id()
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                continue
+
+    def list_runs(self, owner: str) -> list[RunRecord]:
+        """The owner's runs, newest first; folders without spec.json are skipped."""
+        base = self.owner_dir(owner)
+        if not base.is_dir():
+            return []
+        records = []
+        for path in sorted(base.iterdir(), reverse=True):
+            if path.is_dir() and _ID_RE.fullmatch(path.name) and (path / SPEC_FILE).exists():
+                records.append(_read_record(path))
+        return records
+
+    def load_run(self, owner: str, run_id: str) -> RunRecord:
+        """One run's record; FileNotFoundError if it does not exist."""
+        path = self.run_dir(owner, run_id)
+        if not (path / SPEC_FILE).exists():
+            raise FileNotFoundError(f"No run {run_id!r}.")
+        return _read_record(path)
+
+    def load_model(self, owner: str, run_id: str) -> keras.Model:
+        """The run's saved model, loaded with safe_mode on."""
+        import keras
+
+        path = self.run_dir(owner, run_id) / MODEL_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"Run {run_id!r} has no saved model (did it fail?).")
+        return keras.saving.load_model(path, safe_mode=True)
+
+    def best_weights_path(self, owner: str, run_id: str) -> Path | None:
+        """Path of the run's best.weights.h5, or None if it kept none."""
+        path = self.run_dir(owner, run_id) / BEST_WEIGHTS_FILE
+        return path if path.exists() else None
+
+    def delete_run(self, owner: str, run_id: str) -> None:
+        """Remove a run's folder."""
+        path = self.run_dir(owner, run_id)
+        if path.is_dir():
+            shutil.rmtree(path)
+
+
+def _read_record(path: Path) -> RunRecord:
+    spec = _read_json(path / SPEC_FILE)
+    history = _read_json(path / HISTORY_FILE)
+    metrics = _read_json(path / METRICS_FILE)
+    epochs = history.get("epochs", {})
+    # No metrics.json yet: the first job is still training, or the process died mid-run.
+    status = metrics.get("status", "incomplete")
+    return RunRecord(
+        run_id=path.name,
+        name=spec.get("name", path.name),
+        status=status,
+        message=metrics.get("message", ""),
+        created=spec.get("created", ""),
+        epochs=len(epochs.get("loss", [])),
+        final=metrics.get("final", {}),
+        best=metrics.get("best", {}),
+        best_epoch=metrics.get("best_epoch"),
+        test_loss=metrics.get("test_loss"),
+        test_accuracy=metrics.get("test_accuracy"),
+        wall_seconds=metrics.get("wall_seconds"),
+        history=epochs,
+        spec=spec.get("spec", {}),
+        config=spec.get("config", {}),
+        path=path,
+        has_model=(path / MODEL_FILE).exists(),
+        has_best_weights=(path / BEST_WEIGHTS_FILE).exists(),
+    )
