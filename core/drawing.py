@@ -20,11 +20,12 @@ LUMA = np.array([0.299, 0.587, 0.114], dtype="float32")
 def ink_of(rgba: np.ndarray) -> np.ndarray:
     """Ink intensity 0-1: RGB luminance weighted by alpha (transparent or black = no ink)."""
     rgba = np.asarray(rgba)
-    if rgba.ndim != 3 or rgba.shape[2] != 4:
+    if rgba.ndim != 3 or rgba.shape[2] not in (3, 4):
         raise ValueError(f"expected an (H, W, 4) RGBA image, got shape {rgba.shape}")
-    rgb = rgba[..., :3].astype("float32") / 255
-    alpha = rgba[..., 3].astype("float32") / 255
-    return (rgb @ LUMA) * alpha
+    luminance = (rgba[..., :3].astype("float32") / 255) @ LUMA
+    if rgba.shape[2] == 3:  # a PNG without alpha decodes as RGB: fully opaque
+        return luminance
+    return luminance * (rgba[..., 3].astype("float32") / 255)
 
 
 def center_of_mass(image: np.ndarray) -> tuple[float, float]:

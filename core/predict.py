@@ -13,7 +13,11 @@ PROBABILITY_TOLERANCE = 1e-3
 
 def input_shape_of(model) -> tuple[int, ...]:
     """The per-example input shape, e.g. (784,), (28, 28) or (28, 28, 1)."""
-    shape = tuple(model.input_shape[1:])
+    full = model.input_shape
+    # Multi-input models report a list of shapes; free (None) sizes cannot be fed a 28x28 image.
+    if not isinstance(full, tuple) or any(not isinstance(n, int) for n in full[1:]):
+        raise ValueError(f"model expects input {full}, not a 28x28 image")
+    shape = tuple(full[1:])
     if int(np.prod(shape)) != IMAGE_SIZE * IMAGE_SIZE:
         raise ValueError(f"model expects input {shape}, not a 28x28 image")
     return shape

@@ -134,3 +134,13 @@ def test_npz_shapes_are_checked():
         digits_to_npz_bytes(np.zeros((2, 28, 28)), np.zeros(3))
     with pytest.raises(ValueError):
         digits_to_npz_bytes(np.zeros((2, 20, 20)), np.zeros(2))
+
+
+def test_rgb_and_high_dpi_canvases_read_like_the_plain_one(mnist):
+    image = mnist.x_test[0]
+    plain = canvas_to_mnist(to_canvas(image))
+    rgb = canvas_to_mnist(to_canvas(image)[..., :3])  # a PNG decoded without alpha
+    np.testing.assert_allclose(rgb, plain, atol=1e-6)
+    # A 2x device-pixel-ratio browser may send 560x560 pixels for the 280x280 canvas.
+    big = np.asarray(Image.fromarray(to_canvas(image)).resize((560, 560), Image.BILINEAR))
+    assert np.abs(canvas_to_mnist(big) - plain).mean() < 0.02

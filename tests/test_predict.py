@@ -87,3 +87,14 @@ def test_non_mnist_model_is_refused():
     model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(name="flatten")])
     with pytest.raises(ValueError, match="28x28"):
         predict_probabilities(model, np.zeros((2, 28, 28), dtype="uint8"))
+
+
+def test_models_with_free_or_several_inputs_are_refused():
+    free = keras.Sequential(
+        [keras.Input((None, None, 1)), keras.layers.GlobalAveragePooling2D(name="pool")]
+    )
+    first, second = keras.Input((784,), name="first"), keras.Input((784,), name="second")
+    pair = keras.Model([first, second], keras.layers.Add(name="add")([first, second]))
+    for model in (free, pair):
+        with pytest.raises(ValueError, match="28x28"):
+            predict_single(model, np.zeros((28, 28), dtype="float32"))
