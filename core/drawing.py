@@ -76,11 +76,15 @@ def _place_centered(digit: np.ndarray, field: int) -> np.ndarray:
 def digits_to_npz_bytes(images: np.ndarray, labels: np.ndarray) -> bytes:
     """Compressed .npz of drawn digits: x uint8 (n, 28, 28) 0-255 like MNIST, y uint8."""
     images = np.asarray(images, dtype="float32")
-    labels = np.asarray(labels)
+    labels = np.asarray(labels, dtype="int64")
+    if images.size == 0:  # an empty list of drawings is an empty set, not an error
+        images = images.reshape(0, IMAGE_SIZE, IMAGE_SIZE)
     if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
         raise ValueError(f"expected (n, 28, 28) images, got shape {images.shape}")
     if len(labels) != len(images):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    if labels.size and not (labels.min() >= 0 and labels.max() <= 9):
+        raise ValueError("labels must be digits 0-9")
     x = np.round(np.clip(images, 0, 1) * 255).astype("uint8")
     buffer = io.BytesIO()
     np.savez_compressed(buffer, x=x, y=labels.astype("uint8"))

@@ -134,6 +134,8 @@ def test_npz_shapes_are_checked():
         digits_to_npz_bytes(np.zeros((2, 28, 28)), np.zeros(3))
     with pytest.raises(ValueError):
         digits_to_npz_bytes(np.zeros((2, 20, 20)), np.zeros(2))
+    with pytest.raises(ValueError, match="0-9"):
+        digits_to_npz_bytes(np.zeros((2, 28, 28)), [3, 10])
 
 
 def test_rgb_and_high_dpi_canvases_read_like_the_plain_one(mnist):
@@ -144,3 +146,11 @@ def test_rgb_and_high_dpi_canvases_read_like_the_plain_one(mnist):
     # A 2x device-pixel-ratio browser may send 560x560 pixels for the 280x280 canvas.
     big = np.asarray(Image.fromarray(to_canvas(image)).resize((560, 560), Image.BILINEAR))
     assert np.abs(canvas_to_mnist(big) - plain).mean() < 0.02
+
+
+def test_npz_accepts_a_list_of_drawings_and_an_empty_set():
+    drawings = [np.full((28, 28), 0.5, dtype="float32"), np.zeros((28, 28), dtype="float32")]
+    images, labels = digits_from_npz_bytes(digits_to_npz_bytes(drawings, [3, 8]))
+    assert images.shape == (2, 28, 28) and list(labels) == [3, 8]
+    images, labels = digits_from_npz_bytes(digits_to_npz_bytes([], []))
+    assert images.shape == (0, 28, 28) and labels.shape == (0,)
