@@ -2,19 +2,24 @@
 
 import streamlit as st
 
+from ui.session import adopt_finished_job, owner_token
 from ui.sidebar import active_model_sidebar
 from ui.state import init_session_state
 
 st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
 init_session_state()
+owner_token()  # keep ?session=... in the URL so that a refresh finds this session's runs
+adopt_finished_job()
 
 navigation = st.navigation(
     [
-        st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
-        st.Page("pages/build.py", title="Build", icon=":material/construction:"),
-        st.Page("pages/inspect.py", title="Inspect", icon=":material/account_tree:"),
-        st.Page("pages/mistakes.py", title="Mistakes", icon=":material/error:"),
-        st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
+        st.Page("app_pages/data.py", title="Data", icon=":material/dataset:", default=True),
+        st.Page("app_pages/build.py", title="Build", icon=":material/construction:"),
+        st.Page("app_pages/inspect.py", title="Inspect", icon=":material/account_tree:"),
+        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
+        st.Page("app_pages/mistakes.py", title="Mistakes", icon=":material/error:"),
+        st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:"),
     ]
 )
 # The sidebar is drawn after the page, so it already shows a model the page just made active.

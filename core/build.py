@@ -99,3 +99,16 @@ def build_model(spec: NetworkSpec) -> keras.Sequential:
         optimizer=make_optimizer(spec.compile), loss=make_loss(spec), metrics=["accuracy"]
     )
     return model
+
+
+def ensure_compiled(model: keras.Model) -> keras.Model:
+    """Compile a model loaded without its training setup (Adam, sparse cross-entropy) in place."""
+    if getattr(model, "compiled", False) and model.optimizer is not None:
+        return model
+    ends_in_softmax = model.layers[-1].get_config().get("activation") == "softmax"
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.001),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not ends_in_softmax),
+        metrics=["accuracy"],
+    )
+    return model

@@ -9,11 +9,11 @@ TIMEOUT = 120
 
 
 def open_page(page: str, at: AppTest | None = None) -> AppTest:
-    """Run the app (or keep the given session) and switch to pages/<page>.py."""
+    """Run the app (or keep the given session) and switch to app_pages/<page>.py."""
     at = at or AppTest.from_file(APP, default_timeout=TIMEOUT)
     if not at._tree:  # first run of a new session
         at.run()
-    at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"app_pages/{page}.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -52,3 +52,60 @@ def confusion_heatmap(matrix: np.ndarray) -> go.Figure:
         yaxis={"title": "true", "type": "category", "autorange": "reversed"},
     )
     return figure
+
+
+def epoch_curves(history: dict, metric: str) -> go.Figure:
+    """Training and validation curves of one metric ("loss" or "accuracy") per epoch."""
+    figure = go.Figure()
+    for key, name, dash in ((metric, "training", "solid"), (f"val_{metric}", "validation", "dash")):
+        values = history.get(key)
+        if values:
+            figure.add_scatter(
+                x=list(range(1, len(values) + 1)), y=list(values), name=name,
+                mode="lines+markers", line={"dash": dash},
+            )  # fmt: skip
+    figure.update_layout(
+        title=metric,
+        height=280,
+        margin={"t": 40, "b": 10, "l": 10, "r": 10},
+        xaxis={"title": "epoch", "dtick": 1},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return figure
+
+
+def batch_loss_curve(points: tuple, batches_per_epoch: int) -> go.Figure:
+    """Training loss batch by batch (x in epochs, so it lines up with the epoch curves)."""
+    figure = go.Figure(
+        go.Scattergl(
+            x=[batch / batches_per_epoch for batch, _ in points],
+            y=[loss for _, loss in points],
+            mode="lines",
+            name="batch loss",
+        )
+    )
+    figure.update_layout(
+        title="loss per batch",
+        height=280,
+        margin={"t": 40, "b": 10, "l": 10, "r": 10},
+        xaxis={"title": "epoch"},
+    )
+    return figure
+
+
+def overlay_curves(runs: dict[str, dict], metric: str) -> go.Figure:
+    """One line per run of a per-epoch metric, to compare runs."""
+    figure = go.Figure()
+    for name, history in runs.items():
+        values = history.get(metric) or []
+        figure.add_scatter(
+            x=list(range(1, len(values) + 1)), y=values, name=name, mode="lines+markers"
+        )
+    figure.update_layout(
+        title=metric,
+        height=320,
+        margin={"t": 40, "b": 10},
+        xaxis={"title": "epoch", "dtick": 1},
+        legend={"orientation": "h", "y": -0.3},
+    )
+    return figure

@@ -23,6 +23,10 @@ class Keys:
     PREDICTIONS = "test_predictions"  # {active model uid: (10000, 10) probabilities}
     MY_DIGITS = "draw_my_digits"  # list of (28x28 float image, label) the user kept
     CANVAS_VERSION = "draw_canvas_version"  # bumped to clear the canvas
+    OWNER = "owner_token"  # names this browser session's runs; mirrored in the URL
+    JOB = "training_job"  # the session's latest TrainingJob
+    JOB_SPEC = "training_job_spec"  # the NetworkSpec that job trains (None for uploads)
+    ADOPTED_JOB = "adopted_job"  # the job whose model already became the active model
 
 
 @dataclass
@@ -64,6 +68,6 @@ def require_active_model() -> ActiveModel:
     active = active_model()
     if active is None:
         st.info("There is no active model yet. Build one on the **Build** page first.")
-        st.page_link("pages/build.py", label="Go to Build", icon=":material/construction:")
+        st.page_link("app_pages/build.py", label="Go to Build", icon=":material/construction:")
         st.stop()
     return active

@@ -61,7 +61,7 @@ with layers_tab:
         st.success(
             f"Built **{spec.name}** with {model.count_params():,} parameters. It is now the active model."
         )
-        st.page_link("pages/inspect.py", label="Inspect it", icon=":material/account_tree:")
+        st.page_link("app_pages/inspect.py", label="Inspect it", icon=":material/account_tree:")
 
 with code_tab:
     if analysis.ok:
