@@ -32,6 +32,7 @@ __all__ = [
     "download_filename",
     "group_uploads",
     "input_for_model",
+    "load_h5_for_training",
     "load_instructions",
     "load_uploaded_model",
     "model_to_bytes",
@@ -59,9 +60,23 @@ def model_to_bytes(model: keras.Model, fmt: str) -> bytes:
         path = Path(folder) / f"model{FORMATS[fmt]}"
         if fmt == "weights":
             model.save_weights(path)
+        elif fmt == "h5":
+            _save_legacy_h5(model, path)
         else:
-            model.save(path)  # ".h5" writes the legacy HDF5 format, optimizer state included
+            model.save(path)
         return path.read_bytes()
+
+
+def _save_legacy_h5(model: keras.Model, path: Path) -> None:
+    # Keras 3.15's legacy saver pops "optimizer" from the model's own compile config, after
+    # which a .keras download would silently lose the optimizer: keep a copy and put it back.
+    compile_config = getattr(model, "_compile_config", None)
+    kept = copy.deepcopy(compile_config.config) if compile_config is not None else None
+    try:
+        model.save(path)  # ".h5" writes the legacy HDF5 format, optimizer state included
+    finally:
+        if compile_config is not None:
+            compile_config.config = kept
 
 
 def download_filename(model_name: str, fmt: str, accuracy: float | None) -> str:
@@ -82,6 +97,25 @@ def load_instructions(fmt: str) -> str:
         "weights": 'model.load_weights("model.weights.h5")  # model: the same architecture',
         "json": 'model = keras.models.model_from_json(open("model.json").read())',
     }[fmt]
+
+
+def load_h5_for_training(path: str | Path) -> keras.Model:
+    """Load a trusted legacy .h5 (e.g. our own download) ready to continue training.
+
+    Keras 3.15's legacy loader builds the optimizer before the model's variables are known, so
+    `fit` then fails with "Unknown variable"; rebuild the optimizer and restore its state.
+    Only for files this app wrote: uploads go through load_uploaded_model.
+    """
+    model = keras.models.load_model(path, safe_mode=True)
+    model.compile_from_config(model.get_compile_config())
+    model.optimizer.build(model.trainable_variables)
+    with h5py.File(path, "r") as f:
+        if "optimizer_weights" in f:
+            group = f["optimizer_weights"]
+            model.optimizer.set_weights(
+                [np.asarray(group[name]) for name in _h5_names(group, "weight_names")]
+            )
+    return model
 
 
 @dataclass
