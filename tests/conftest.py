@@ -1,5 +1,7 @@
 """Shared fixtures: the real MNIST set, loaded once per test session."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,8 @@ from core.data import Mnist, load_mnist
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+# Runs saved by page tests go to a throwaway folder, never to the repository's runs/.
+os.environ["DIGITLAB_RUNS_DIR"] = tempfile.mkdtemp(prefix="digitlab-test-runs-")
 
 
 @pytest.fixture(scope="session")

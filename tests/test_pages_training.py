@@ -1,0 +1,89 @@
+"""AppTest tests of the Train and Runs pages: a real (tiny) training in a background job."""
+
+from streamlit.testing.v1 import AppTest
+
+from core.presets import PRESETS
+from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
+from ui.state import ActiveModel, Keys
+
+JOB_TIMEOUT = 120
+
+
+def built_session(page: str, preset: str = "mlp_sgd") -> AppTest:
+    """A session whose active model is a freshly built preset, on the given page."""
+    from core.build import build_model
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    spec = PRESETS[preset].spec
+    at.session_state[Keys.ACTIVE_MODEL] = ActiveModel(build_model(spec), spec.name, "built", spec)
+    return open_page(page, at)
+
+
+def train_quickly(at: AppTest, epochs: int = 1) -> AppTest:
+    by_key(at.selectbox, "train_subset").select(1_000).run()
+    by_key(at.number_input, "train_epochs").set_value(epochs).run()
+    by_key(at.button, "train_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_train_runs_in_the_background_and_the_result_becomes_active():
+    at = train_quickly(built_session("train"), epochs=2)
+    job = at.session_state[Keys.JOB]
+    # While it runs (or just after), the Train button is disabled: one training per session.
+    assert job.wait(JOB_TIMEOUT), "the training did not end"
+    at.run()
+    assert "Training finished" in texts(at)
+    assert "Test accuracy" in texts(at)
+    active = at.session_state[Keys.ACTIVE_MODEL]
+    assert active.source == "trained" and active.model is job.model
+    assert active.test_accuracy is not None and active.test_accuracy > 0.2  # chance is 0.1
+    assert len(job.snapshot().history["loss"]) == 2
+    # Continue training: two more epochs on the same model, history appended.
+    by_key(at.number_input, "train_more_epochs").set_value(1).run()
+    by_key(at.button, "train_continue").click().run()
+    second = at.session_state[Keys.JOB]
+    assert second is not job and second.model is job.model
+    assert second.wait(JOB_TIMEOUT)
+    at.run()
+    assert len(second.snapshot().history["loss"]) == 3
+    assert int(second.model.optimizer.iterations) == 3 * 29  # 900 digits / batch 32, 3 epochs
+
+
+def test_bad_settings_get_a_message():
+    at = built_session("train")
+    by_key(at.selectbox, "train_validation").select("none").run()
+    at.expander[0]  # the callbacks are in an expander; their widgets are still there
+    by_key(at.checkbox, "train_early_stopping").check().run()
+    by_key(at.selectbox, "train_early_monitor").select("val_loss").run()
+    by_key(at.button, "train_start").click().run()
+    assert any("no validation data" in e.value for e in at.error)
+    assert at.session_state[Keys.JOB] is None
+
+
+def test_runs_page_lists_runs_and_survives_a_refresh():
+    at = train_quickly(built_session("train"))
+    assert at.session_state[Keys.JOB].wait(JOB_TIMEOUT)
+    token = at.session_state[Keys.OWNER]
+    at = open_page("runs", at)
+    assert len(at.dataframe[0].value) == 1
+    # A refresh is a new session with the token in the URL: the run is listed again.
+    fresh = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    fresh.query_params["session"] = token
+    fresh.run()
+    fresh = open_page("runs", fresh)
+    table = fresh.dataframe[0].value
+    assert len(table) == 1 and table["Status"][0] == "finished"
+    by_key(fresh.button, "runs_activate").click().run()
+    active = fresh.session_state[Keys.ACTIVE_MODEL]
+    assert active.source == "trained" and active.spec == PRESETS["mlp_sgd"].spec
+
+
+def test_a_crafted_session_token_is_replaced():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["session"] = "../../etc"
+    at.run()
+    assert at.session_state[Keys.OWNER] != "../../etc"
+    at = open_page("runs", at)
+    assert "No runs yet" in texts(at)
