@@ -110,6 +110,10 @@ HEADINGS = {
     "Data": "The MNIST digits",
     "Build": "Build a network",
     "Inspect": "Inspect the model",
+    "Train": "Train",
+    "Runs": "Runs",
+    "Mistakes": "Study the mistakes",
+    "Draw": "Draw a digit",
 }
 
 

@@ -1,0 +1,87 @@
+"""In a real browser: train while clicking around, stop, refresh; then draw a digit on the canvas."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import assert_no_exception, choose, go_to, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def build_and_open_train(page: Page, app_url: str, preset: str) -> None:
+    page.goto(f"{app_url}/build")
+    wait_for_app(page)
+    choose(page, "Start from a preset", preset)
+    page.get_by_role("button", name="Build model").click()
+    wait_for_app(page)
+    go_to(page, "Train")
+
+
+def progress_batches(page: Page) -> int:
+    text = page.get_by_test_id("stProgress").inner_text()
+    match = re.search(r"Epoch (\d+)/\d+ · batch (\d+)/(\d+)", text)
+    if not match:
+        return 0
+    epoch, batch, per_epoch = map(int, match.groups())
+    return (epoch - 1) * per_epoch + batch
+
+
+def test_train_switch_pages_stop_and_refresh(page, app_url):
+    build_and_open_train(page, app_url, "Tutorial MLP 784-64-10 (SGD)")
+    choose(page, "Training digits", "10,000")
+    page.get_by_label("Epochs", exact=True).fill("30")
+    page.get_by_label("Epochs", exact=True).press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_test_id("stProgress")).to_contain_text("batch", timeout=60_000)
+    first = progress_batches(page)
+    page.wait_for_timeout(2500)
+    assert progress_batches(page) > first, "the progress bar did not advance"
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
+    screenshot(page, "train-live")
+    # Leave and come back while it trains: the live view picks the job up again.
+    go_to(page, "Inspect")
+    go_to(page, "Train")
+    expect(page.get_by_test_id("stProgress")).to_contain_text("batch", timeout=30_000)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Training stopped")).to_be_visible(timeout=60_000)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("trained")
+    screenshot(page, "train-stopped")
+    # A refresh keeps ?session=... in the address, so the run is listed again.
+    assert "session=" in page.url
+    page.reload()
+    wait_for_app(page)
+    go_to(page, "Runs")
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+    assert_no_exception(page)
+    screenshot(page, "runs-after-refresh")
+
+
+def draw_stroke(page: Page, points: list[tuple[int, int]]) -> None:
+    canvas = page.get_by_test_id("stBidiComponentIsolated").locator("canvas.upper-canvas")
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
+    page.mouse.up()
+
+
+def test_draw_a_one_on_the_canvas(page, app_url):
+    build_and_open_train(page, app_url, "Tutorial MLP 512 + Dropout (Adam)")
+    choose(page, "Training digits", "10,000")
+    page.get_by_label("Epochs", exact=True).fill("2")
+    page.get_by_label("Epochs", exact=True).press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_text("Training finished")).to_be_visible(timeout=180_000)
+    go_to(page, "Draw")
+    expect(page.get_by_text("The canvas is empty")).to_be_visible()
+    draw_stroke(page, [(140, 40), (140, 120), (141, 200), (141, 240)])
+    expect(page.get_by_test_id("stMetric")).to_contain_text("The model reads", timeout=30_000)
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("1")
+    expect(page.get_by_text("28×28, centred like MNIST")).to_be_visible()
+    assert_no_exception(page)
+    screenshot(page, "draw-one")
