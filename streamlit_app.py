@@ -18,6 +18,8 @@ navigation = st.navigation(
         st.Page("app_pages/inspect.py", title="Inspect", icon=":material/account_tree:"),
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
+        st.Page("app_pages/save.py", title="Save", icon=":material/download:"),
+        st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
         st.Page("app_pages/mistakes.py", title="Mistakes", icon=":material/error:"),
         st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:"),
     ]

@@ -89,13 +89,14 @@ def download_filename(model_name: str, fmt: str, accuracy: float | None) -> str:
     return stem + FORMATS[fmt]
 
 
-def load_instructions(fmt: str) -> str:
+def load_instructions(fmt: str, file_name: str | None = None) -> str:
     """One line of plain Keras that loads a downloaded file back."""
+    name = file_name or f"model{FORMATS[fmt]}"
     return {
-        "keras": 'model = keras.models.load_model("model.keras")',
-        "h5": 'model = keras.models.load_model("model.h5")',
-        "weights": 'model.load_weights("model.weights.h5")  # model: the same architecture',
-        "json": 'model = keras.models.model_from_json(open("model.json").read())',
+        "keras": f'model = keras.models.load_model("{name}")',
+        "h5": f'model = keras.models.load_model("{name}")',
+        "weights": f'model.load_weights("{name}")  # model: the same architecture',
+        "json": f'model = keras.models.model_from_json(open("{name}").read())',
     }[fmt]
 
 

@@ -27,6 +27,7 @@ class Keys:
     JOB = "training_job"  # the session's latest TrainingJob
     JOB_SPEC = "training_job_spec"  # the NetworkSpec that job trains (None for uploads)
     ADOPTED_JOB = "adopted_job"  # the job whose model already became the active model
+    UPLOADS = "evaluate_uploads_cache"  # {signature of uploaded files: [EvaluatedUpload]}
 
 
 @dataclass

@@ -1,0 +1,58 @@
+"""Uploaded models of this session: loaded safely and evaluated once per set of files."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import keras
+import streamlit as st
+
+from core.evaluate import EvaluationReport, evaluate_model, untrained_copy
+from core.persist import LoadedModel, UploadRefused, group_uploads, load_uploaded_model
+from ui.resources import mnist
+from ui.state import Keys
+
+
+@dataclass
+class EvaluatedUpload:
+    """One uploaded model with its report, or the reason it was refused."""
+
+    name: str
+    loaded: LoadedModel | None = None
+    report: EvaluationReport | None = None
+    untrained: EvaluationReport | None = None  # the same architecture with fresh weights
+    refusal: str | None = None
+
+
+def _signature(files: list[tuple[str, bytes]], architecture: keras.Model | None) -> str:
+    digest = hashlib.sha256(str(id(architecture)).encode())
+    for name, data in files:
+        digest.update(name.encode() + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def evaluate_uploads(
+    files: list[tuple[str, bytes]], architecture: keras.Model | None
+) -> list[EvaluatedUpload]:
+    """Group the files into models, load each through the inspector and evaluate it on 10k digits."""
+    cache: dict[str, list[EvaluatedUpload]] = st.session_state.setdefault(Keys.UPLOADS, {})
+    key = _signature(files, architecture)
+    if key not in cache:
+        data = mnist()
+        results = []
+        for group in group_uploads(files):
+            name = " + ".join(file_name for file_name, _ in group)
+            try:
+                with st.spinner(f"Checking and evaluating {name}…"):
+                    loaded = load_uploaded_model(group, architecture)
+                    report = evaluate_model(loaded.model, data.x_test, data.y_test)
+                    untrained = evaluate_model(
+                        untrained_copy(loaded.model), data.x_test, data.y_test
+                    )
+                results.append(EvaluatedUpload(loaded.name, loaded, report, untrained))
+            except UploadRefused as refusal:
+                results.append(EvaluatedUpload(name, refusal=str(refusal)))
+        cache.clear()  # keep only the latest set of uploads
+        cache[key] = results
+    return cache[key]
