@@ -114,6 +114,8 @@ HEADINGS = {
     "Runs": "Runs",
     "Mistakes": "Study the mistakes",
     "Draw": "Draw a digit",
+    "Save": "Save the model",
+    "Evaluate": "Evaluate saved models",
 }
 
 

@@ -1,0 +1,44 @@
+"""In a real browser: download the trained model as .keras, upload it back, same accuracy."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import assert_no_exception, choose, go_to, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def test_download_keras_and_upload_it_back(page, app_url, tmp_path):
+    page.goto(f"{app_url}/build")
+    wait_for_app(page)
+    choose(page, "Start from a preset", "Tutorial MLP 512 + Dropout (Adam)")
+    page.get_by_role("button", name="Build model").click()
+    wait_for_app(page)
+    go_to(page, "Train")
+    choose(page, "Training digits", "1,000 (seconds)")
+    page.get_by_label("Epochs", exact=True).fill("2")
+    page.get_by_label("Epochs", exact=True).press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_text("Training finished")).to_be_visible(timeout=180_000)
+    trained = page.get_by_test_id("stMetric").filter(has_text="Test accuracy")
+    accuracy = re.search(r"(\d+\.\d+)%", trained.inner_text()).group(1)
+
+    go_to(page, "Save")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Whole model (.keras)").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(f"-acc{float(accuracy) / 100:.3f}.keras")
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    screenshot(page, "save")
+
+    go_to(page, "Evaluate")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(saved))
+    report = page.get_by_test_id("stMetric").filter(has_text="Test accuracy")
+    expect(report).to_contain_text(f"{accuracy}%", timeout=120_000)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    assert_no_exception(page)
+    screenshot(page, "evaluate")
