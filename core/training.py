@@ -706,3 +706,41 @@ class TrainingJob:
         if n < 1:
             raise ValueError("No training digits left after the validation split.")
         return n
+
+
+# The recommended recipe: >= 99.0% test accuracy on all 60k digits within ~60 s of training on a
+# 2-core CPU (bench/time_to_99.py). Pooling before batch normalisation keeps it cheap (on the
+# 26x26 maps it cost 2.5x the whole step); it lets Adam take a large learning rate that the
+# cosine schedule then anneals to ~0 by the last batch.
+DEFAULT_LEARNING_RATE = 0.005
+DEFAULT_CONFIG = TrainConfig(
+    epochs=4,
+    batch_size=128,
+    validation="none",
+    seed=0,
+    lr_schedule="cosine",
+)
+
+
+def build_default_model(learning_rate: float = DEFAULT_LEARNING_RATE) -> keras.Sequential:
+    """The small batch-normalised CNN of the default recipe, compiled with Adam."""
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 1)),
+            keras.layers.Conv2D(16, 3, activation="relu", name="conv1"),
+            keras.layers.MaxPooling2D(2, name="pool1"),
+            keras.layers.BatchNormalization(name="norm1"),
+            keras.layers.Conv2D(48, 3, activation="relu", name="conv2"),
+            keras.layers.MaxPooling2D(2, name="pool2"),
+            keras.layers.BatchNormalization(name="norm2"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dropout(0.25, name="dropout"),
+            keras.layers.Dense(NUM_CLASSES, activation="softmax", name="output"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
