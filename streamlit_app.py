@@ -24,10 +24,11 @@ navigation = st.navigation(
         st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:"),
     ]
 )
-# The sidebar is drawn after the page, so it already shows a model the page just made active.
-sidebar_slot = st.sidebar.container()
-try:
-    navigation.run()
-finally:
-    with sidebar_slot:
-        active_model_sidebar()
+# The sidebar is drawn before the page (it stays if the page stops early with st.stop) and again
+# after it, so that it already shows a model the page has just made active.
+sidebar = st.sidebar.empty()
+with sidebar.container():
+    active_model_sidebar()
+navigation.run()
+with sidebar.container():
+    active_model_sidebar()

@@ -10,7 +10,7 @@ from ui.live_view import curves, live_curves, live_progress, summary
 from ui.resources import mnist, run_store, scheduler
 from ui.session import current_job, owner_token
 from ui.state import Keys, init_session_state, require_active_model
-from ui.train_settings import settings_ui
+from ui.train_settings import follow_preset, settings_ui
 
 init_session_state()
 st.title("Train")
@@ -27,6 +27,8 @@ st.markdown(
         else "trains further from its current weights"
     )
 )
+if not running:
+    follow_preset(active.spec or active.uid)  # the same network keeps the user's settings
 config = settings_ui(preset, disabled=running)
 
 

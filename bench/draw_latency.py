@@ -12,13 +12,14 @@ from collections.abc import Callable
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers
 from PIL import Image
 
+from core.build import build_model
 from core.data import load_mnist, to_model_input
 from core.drawing import CANVAS_SIZE, canvas_to_mnist
 from core.mistakes import accuracy, filter_mistakes, find_mistakes, images_for, page_count, page_of
 from core.predict import as_probabilities, predict_probabilities, predict_single
+from core.presets import PRESETS
 
 TRAIN_DIGITS = 10_000
 # BatchNorm's moving statistics need a few hundred steps: 1 epoch of 10k at batch 128 (79 steps)
@@ -29,27 +30,6 @@ DRAWINGS = 200
 WARMUP = 5
 PER_PAGE = 24
 SEED = 0
-
-
-def default_cnn() -> keras.Sequential:
-    """A small CNN with BatchNorm, like the app's default network."""
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Conv2D(32, 3, name="conv1"),
-            layers.BatchNormalization(name="bn1"),
-            layers.Activation("relu", name="relu1"),
-            layers.MaxPooling2D(2, name="pool1"),
-            layers.Conv2D(64, 3, name="conv2"),
-            layers.BatchNormalization(name="bn2"),
-            layers.Activation("relu", name="relu2"),
-            layers.MaxPooling2D(2, name="pool2"),
-            layers.Flatten(name="flatten"),
-            layers.Dropout(0.5, name="dropout"),
-            layers.Dense(10, activation="softmax", name="output"),
-        ],
-        name="default_cnn",
-    )
 
 
 def synthetic_drawing(image28: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -85,8 +65,8 @@ def main() -> None:
     """Train briefly, then time drawing-to-probabilities and mistakes paging."""
     keras.utils.set_random_seed(SEED)
     mnist = load_mnist()
-    model = default_cnn()
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    spec = PRESETS["default"].spec  # the app's recommended network, compiled as the app does
+    model = build_model(spec)
     start = time.perf_counter()
     x_train = to_model_input(mnist.x_train[:TRAIN_DIGITS], (28, 28, 1))
     model.fit(

@@ -20,9 +20,9 @@ from core.persist import (
     MAX_UPLOAD_MB,
     UploadRefused,
     group_uploads,
-    input_for_model,
     load_uploaded_model,
 )
+from core.predict import predict_probabilities
 
 EVAL_BATCH_SIZE = 1000  # one large-batch predict pass serves every metric
 ACTIVATION_BUDGET = 50_000_000  # floats one layer may produce per batch (about 200 MB)
@@ -49,7 +49,7 @@ class EvaluationReport:
 
 def evaluate_model(model: keras.Model, x_uint8: np.ndarray, y: np.ndarray) -> EvaluationReport:
     """Evaluate a model on (n, 28, 28) uint8 images and their labels."""
-    probabilities = _predict_probabilities(model, x_uint8)
+    probabilities = predict_probabilities(model, x_uint8, batch_size=_batch_size(model))
     return report_from_probabilities(probabilities, np.asarray(y))
 
 
@@ -97,22 +97,6 @@ def per_class_table(confusion: np.ndarray) -> pd.DataFrame:
     ]
     table["support"] = table["support"].astype("int64")
     return table
-
-
-def to_probabilities(outputs: np.ndarray) -> np.ndarray:
-    """Outputs as probabilities: kept if rows are non-negative and sum to 1, else softmax."""
-    outputs = outputs.astype("float32")
-    if (outputs >= 0).all() and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-3):
-        return outputs
-    shifted = outputs - outputs.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
-def _predict_probabilities(model: keras.Model, images_uint8: np.ndarray) -> np.ndarray:
-    x = input_for_model(model, images_uint8)
-    outputs = model.predict(x, batch_size=_batch_size(model), verbose=0)
-    return to_probabilities(np.asarray(outputs))
 
 
 def _batch_size(model: keras.Model) -> int:

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from core.data import load_mnist, to_model_input
-from core.evaluate import evaluate_model, rank_reports, to_probabilities, untrained_copy
+from core.evaluate import evaluate_model, rank_reports, untrained_copy
 from core.inspector import ROOT
 from core.persist import model_to_bytes
+from core.predict import as_probabilities
 from tests.hostile_files import hostile_corpus
 
 N = 1000
@@ -87,7 +88,7 @@ def test_logits_are_turned_into_probabilities(trained, mnist):
     assert from_logits.loss == pytest.approx(from_probs.loss, rel=1e-4)
     np.testing.assert_allclose(from_logits.probabilities.sum(1), 1.0, rtol=1e-5)
     probabilities = np.array([[0.2, 0.8] + [0.0] * 8], dtype="float32")
-    np.testing.assert_array_equal(to_probabilities(probabilities), probabilities)
+    np.testing.assert_array_equal(as_probabilities(probabilities), probabilities)
 
 
 def test_untrained_copy_is_same_architecture_at_chance(trained, mnist):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import threading
 import time
@@ -12,7 +11,9 @@ import numpy as np
 import pytest
 
 from core import training
+from core.build import build_model
 from core.data import load_mnist
+from core.presets import PRESETS
 from core.runs import RunStore
 from core.scheduler import OwnerBusyError, TrainingScheduler
 from core.training import TrainConfig, TrainingJob, seed_everything
@@ -416,17 +417,15 @@ def test_snapshot_is_cheap(store, mnist):
     assert (time.perf_counter() - start) / 100 < 0.005
 
 
-def test_default_recipe_is_valid_and_trains(store, mnist):
-    training.DEFAULT_CONFIG.check()
-    model = training.build_default_model()
-    assert model.output_shape == (None, 10)
-    names = [layer.name for layer in model.layers]
-    assert names[0] == "conv1" and names[-1] == "output" and len(set(names)) == len(names)
-    config = dataclasses.replace(training.DEFAULT_CONFIG, epochs=1, subset_size=1000)
+def test_default_preset_trains_with_its_recipe(store, mnist):
+    preset = PRESETS["default"]
+    preset.train_config().check()
+    model = build_model(preset.spec)
+    config = preset.train_config(epochs=1, subset_size=1000, validation="none")
     job = run_to_end(
         TrainingJob(model, config, mnist, store.new_run_dir("alice"), {}, "default", "alice")
     )
     assert job.status == "finished" and job.batches_per_epoch == 8
     # Cosine per batch: the last of 8 batches ran at lr * (1 + cos(7/8 pi)) / 2.
-    expected = training.DEFAULT_LEARNING_RATE * (1 + math.cos(math.pi * 7 / 8)) / 2
+    expected = preset.spec.compile.learning_rate * (1 + math.cos(math.pi * 7 / 8)) / 2
     assert job.snapshot().learning_rate == pytest.approx(expected)

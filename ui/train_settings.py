@@ -21,6 +21,17 @@ SCHEDULE_LABELS = {
 }
 
 
+PRESET_KEYS = ("train_epochs", "train_batch_size", "train_validation", "train_lr_schedule")
+
+
+def follow_preset(network: object) -> None:
+    """Another network starts from its preset's suggested settings, not the last ones used."""
+    if st.session_state.get("train_settings_for") != network:
+        for key in PRESET_KEYS:
+            st.session_state.pop(key, None)
+        st.session_state["train_settings_for"] = network
+
+
 def settings_ui(preset: Preset | None, disabled: bool) -> TrainConfig:
     """Epochs, batch size, data, validation, seed and the tutorial callbacks."""
     epochs_col, batch_col, subset_col = st.columns(3)
@@ -47,6 +58,7 @@ def settings_ui(preset: Preset | None, disabled: bool) -> TrainConfig:
     validation = validation_col.selectbox(
         "Validation data",
         list(VALIDATION_LABELS),
+        index=list(VALIDATION_LABELS).index(preset.validation if preset else "split"),
         format_func=VALIDATION_LABELS.get,
         key="train_validation",
         disabled=disabled,

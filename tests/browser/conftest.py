@@ -131,3 +131,25 @@ def choose(page: Page, label: str, option: str) -> None:
     page.get_by_label(label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
     wait_for_app(page)
+
+
+def build_preset(page: Page, url: str, title: str) -> None:
+    """Open Build, pick a preset by its title and build it (it becomes the active model)."""
+    page.goto(f"{url}/build")
+    wait_for_app(page)
+    choose(page, "Start from a preset", title)
+    page.get_by_role("button", name="Build model").click()
+    # Wait for the build itself: leaving the page while it runs would cancel it.
+    expect(page.get_by_text("It is now the active model")).to_be_visible(timeout=90_000)
+
+
+def start_training(page: Page, digits: str, epochs: int, validation: str | None = None) -> None:
+    """On the Train page: set the training digits, epochs (and validation), press Train."""
+    choose(page, "Training digits", digits)
+    if validation:
+        choose(page, "Validation data", validation)
+    field = page.get_by_label("Epochs", exact=True)
+    field.fill(str(epochs))
+    field.press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Train", exact=True).click()

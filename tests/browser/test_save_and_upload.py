@@ -5,23 +5,21 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_no_exception, choose, go_to, screenshot, wait_for_app
+from tests.browser.conftest import (
+    assert_no_exception,
+    build_preset,
+    go_to,
+    screenshot,
+    start_training,
+)
 
 pytestmark = pytest.mark.browser
 
 
 def test_download_keras_and_upload_it_back(page, app_url, tmp_path):
-    page.goto(f"{app_url}/build")
-    wait_for_app(page)
-    choose(page, "Start from a preset", "Tutorial MLP 512 + Dropout (Adam)")
-    page.get_by_role("button", name="Build model").click()
-    wait_for_app(page)
+    build_preset(page, app_url, "Tutorial MLP 512 + Dropout (Adam)")
     go_to(page, "Train")
-    choose(page, "Training digits", "1,000 (seconds)")
-    page.get_by_label("Epochs", exact=True).fill("2")
-    page.get_by_label("Epochs", exact=True).press("Enter")
-    wait_for_app(page)
-    page.get_by_role("button", name="Train", exact=True).click()
+    start_training(page, "1,000 (seconds)", epochs=2)
     expect(page.get_by_text("Training finished")).to_be_visible(timeout=180_000)
     trained = page.get_by_test_id("stMetric").filter(has_text="Test accuracy")
     accuracy = re.search(r"(\d+\.\d+)%", trained.inner_text()).group(1)

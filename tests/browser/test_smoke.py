@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import (
+    HEADINGS,
     assert_no_exception,
     choose,
     go_to,
@@ -13,13 +14,10 @@ from tests.browser.conftest import (
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["Data", "Build", "Inspect"]
-
-
 def test_every_page_opens(page, app_url):
     page.goto(app_url)
     wait_for_app(page)
-    for title in PAGES:
+    for title in HEADINGS:
         go_to(page, title)
         assert_no_exception(page)
         screenshot(page, f"page-{title.lower()}")

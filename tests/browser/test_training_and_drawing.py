@@ -5,18 +5,16 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import assert_no_exception, choose, go_to, screenshot, wait_for_app
+from tests.browser.conftest import (
+    assert_no_exception,
+    build_preset,
+    go_to,
+    screenshot,
+    start_training,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
-
-
-def build_and_open_train(page: Page, app_url: str, preset: str) -> None:
-    page.goto(f"{app_url}/build")
-    wait_for_app(page)
-    choose(page, "Start from a preset", preset)
-    page.get_by_role("button", name="Build model").click()
-    wait_for_app(page)
-    go_to(page, "Train")
 
 
 def progress_batches(page: Page) -> int:
@@ -29,12 +27,9 @@ def progress_batches(page: Page) -> int:
 
 
 def test_train_switch_pages_stop_and_refresh(page, app_url):
-    build_and_open_train(page, app_url, "Tutorial MLP 784-64-10 (SGD)")
-    choose(page, "Training digits", "10,000")
-    page.get_by_label("Epochs", exact=True).fill("30")
-    page.get_by_label("Epochs", exact=True).press("Enter")
-    wait_for_app(page)
-    page.get_by_role("button", name="Train", exact=True).click()
+    build_preset(page, app_url, "Tutorial MLP 784-64-10 (SGD)")
+    go_to(page, "Train")
+    start_training(page, "10,000", epochs=30)
     expect(page.get_by_test_id("stProgress")).to_contain_text("batch", timeout=60_000)
     first = progress_batches(page)
     page.wait_for_timeout(2500)
@@ -70,12 +65,9 @@ def draw_stroke(page: Page, points: list[tuple[int, int]]) -> None:
 
 
 def test_draw_a_one_on_the_canvas(page, app_url):
-    build_and_open_train(page, app_url, "Tutorial MLP 512 + Dropout (Adam)")
-    choose(page, "Training digits", "10,000")
-    page.get_by_label("Epochs", exact=True).fill("2")
-    page.get_by_label("Epochs", exact=True).press("Enter")
-    wait_for_app(page)
-    page.get_by_role("button", name="Train", exact=True).click()
+    build_preset(page, app_url, "Tutorial MLP 512 + Dropout (Adam)")
+    go_to(page, "Train")
+    start_training(page, "10,000", epochs=2)
     expect(page.get_by_text("Training finished")).to_be_visible(timeout=180_000)
     go_to(page, "Draw")
     expect(page.get_by_text("The canvas is empty")).to_be_visible()

@@ -1,0 +1,75 @@
+"""The server's memory: after training the default preset once, and over 10 more trainings.
+
+Starts the app server, drives it from headless Chromium like a learner would, and reads the
+server process's resident memory (VmRSS) from /proc.
+
+Run from the repository root: .venv/bin/python -m bench.memory
+Goals: resident memory after training the default preset <= 1.0 GB (a Community Cloud app);
+growth over 10 consecutive trainings <= 50 MB.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    build_preset,
+    free_port,
+    go_to,
+    start_app,
+    start_training,
+    wait_healthy,
+)
+
+DEFAULT_TITLE = "Recommended: small batch-normalised CNN"
+REPEATS = 10
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def train(page, url: str, digits: str, epochs: int) -> None:
+    build_preset(page, url, DEFAULT_TITLE)
+    go_to(page, "Train")
+    start_training(page, digits, epochs)
+    expect(page.get_by_text("Training finished")).to_be_visible(timeout=600_000)
+
+
+def main() -> None:
+    port = free_port()
+    server = start_app(port, Path(tempfile.mkdtemp(prefix="bench-memory-")) / "runs")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url)
+        print(f"idle server: {rss_mb(server.pid):.0f} MB", flush=True)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(120_000)
+            train(page, url, "all 60,000", 4)
+            after_default = rss_mb(server.pid)
+            print(f"after training the default preset on 60,000 digits: {after_default:.0f} MB")
+            sizes = []
+            for repeat in range(REPEATS):
+                train(page, url, "1,000 (seconds)", 1)
+                sizes.append(rss_mb(server.pid))
+                print(f"after training {repeat + 1} more: {sizes[-1]:.0f} MB", flush=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"growth over {REPEATS} trainings: {sizes[-1] - after_default:+.0f} MB")
+    print(f"resident memory after the default preset: {after_default / 1024:.2f} GB")
+
+
+if __name__ == "__main__":
+    main()
