@@ -3,9 +3,11 @@
 import streamlit as st
 
 from ui.session import adopt_finished_job, owner_token
+from ui.runtime import keep_keras_state_between_runs
 from ui.sidebar import active_model_sidebar
 from ui.state import init_session_state
 
+keep_keras_state_between_runs()
 st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
 init_session_state()
 owner_token()  # keep ?session=... in the URL so that a refresh finds this session's runs

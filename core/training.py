@@ -304,8 +304,7 @@ class TrainingJob:
         self.base_lr = _previous.base_lr if _previous else _compiled_learning_rate(model)
         self.created = _previous.created if _previous else time.strftime("%Y-%m-%dT%H:%M:%S")
 
-        self._submitted_at = time.time()  # wall clock, to time the wait for the first batch
-        self._first_batch_at: float | None = None
+        self._first_batch_at: float | None = None  # wall clock, to time the start of a job
         self._lock = threading.Lock()  # guards _history and _points (held for microseconds)
         self._stop_event = threading.Event()
         self._done = threading.Event()
@@ -668,7 +667,7 @@ class TrainingJob:
         write_json_atomic(self.run_dir / HISTORY_FILE, {"epochs": history, "batch_losses": points})
         metrics = {"status": status, "message": self._message}
         if self._first_batch_at is not None:
-            metrics["first_batch_seconds"] = self._first_batch_at - self._submitted_at
+            metrics["first_batch_at"] = self._first_batch_at
         if self._summary:
             metrics |= self._summary.to_dict()
         write_json_atomic(self.run_dir / METRICS_FILE, metrics)

@@ -89,9 +89,18 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def wait_for_app(page: Page) -> None:
-    """Wait until the script has finished running and the page has its title."""
+    """Wait until the script has finished running and the page has its title.
+
+    The frontend marks a rerun as requested the moment a widget changes, so waiting on the app's
+    script state (not on the status widget, which shows up late) never returns before the rerun.
+    """
     page.wait_for_selector("h1", timeout=90_000)
+    idle = page.locator("[data-testid=stApp][data-test-script-state=notRunning]")
+    expect(idle).to_have_count(1, timeout=90_000)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=90_000)
+    # Widgets take the values of the finished run a moment later; a click before that would send
+    # their old values back with it (as Streamlit's own end-to-end tests, wait a little).
+    page.wait_for_timeout(200)
 
 
 def assert_no_exception(page: Page) -> None:
@@ -102,6 +111,9 @@ def screenshot(page: Page, name: str) -> Path:
     """Save a full-page screenshot under test-artifacts/ for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    # Widgets load lazily: wait until no placeholder is left, so the picture shows the page.
+    for placeholder in ("stSkeleton", "stSkeletonElement", "stAppSkeleton"):
+        expect(page.get_by_test_id(placeholder)).to_have_count(0, timeout=30_000)
     page.screenshot(path=path, full_page=True)
     return path
 
@@ -141,6 +153,7 @@ def build_preset(page: Page, url: str, title: str) -> None:
     page.get_by_role("button", name="Build model").click()
     # Wait for the build itself: leaving the page while it runs would cancel it.
     expect(page.get_by_text("It is now the active model")).to_be_visible(timeout=90_000)
+    wait_for_app(page)
 
 
 def start_training(page: Page, digits: str, epochs: int, validation: str | None = None) -> None:
