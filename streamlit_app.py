@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from ui.session import adopt_finished_job, owner_token
 from ui.runtime import keep_keras_state_between_runs
+from ui.session import adopt_finished_job, owner_token
 from ui.sidebar import active_model_sidebar
 from ui.state import init_session_state
 

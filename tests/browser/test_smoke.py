@@ -14,6 +14,7 @@ from tests.browser.conftest import (
 
 pytestmark = pytest.mark.browser
 
+
 def test_every_page_opens(page, app_url):
     page.goto(app_url)
     wait_for_app(page)
