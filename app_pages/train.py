@@ -10,26 +10,32 @@ from ui.live_view import curves, live_curves, live_progress, summary
 from ui.resources import mnist, run_store, scheduler
 from ui.session import current_job, owner_token
 from ui.state import Keys, init_session_state, require_active_model
-from ui.train_settings import follow_preset, settings_ui
+from ui.train_settings import prepare_settings, settings_ui, show_settings_of, suggested_config
 
 init_session_state()
 st.title("Train")
-active = require_active_model()
 job = current_job()
 running = job is not None and job.snapshot().active
-preset = next((p for p in PRESETS.values() if p.spec == active.spec), None)
-
-st.markdown(
-    f"**{active.name}** · {active.model.count_params():,} parameters · "
-    + (
-        "trains from fresh weights built from its spec"
-        if active.spec
-        else "trains further from its current weights"
+if running:
+    # Also after a refresh, when the session has no active model yet: the job carries on.
+    st.markdown(
+        f"**{job.name}** is training. It becomes the active model when it ends; "
+        "meanwhile you can use the other pages and come back."
     )
-)
-if not running:
-    follow_preset(active.spec or active.uid)  # the same network keeps the user's settings
-config = settings_ui(preset, disabled=running)
+    show_settings_of(job.config)
+else:
+    active = require_active_model()
+    preset = next((p for p in PRESETS.values() if p.spec == active.spec), None)
+    st.markdown(
+        f"**{active.name}** · {active.model.count_params():,} parameters · "
+        + (
+            "trains from fresh weights built from its spec"
+            if active.spec
+            else "trains further from its current weights"
+        )
+    )
+    prepare_settings(active.spec or active.uid, suggested_config(preset))
+config = settings_ui(disabled=running)
 
 
 def start(job: TrainingJob) -> None:
@@ -52,7 +58,6 @@ if st.button(
         st.stop()
     seed_everything(config.seed)
     model = build_model(active.spec) if active.spec else ensure_compiled(active.model)
-    st.session_state[Keys.JOB_SPEC] = active.spec
     start(
         TrainingJob(
             model,

@@ -4,6 +4,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.presets import PRESETS
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
+from ui.state import Keys
 
 
 def build(at, preset: str):
@@ -62,7 +63,7 @@ def test_impossible_stack_gets_a_message_not_a_traceback():
     by_key(at.selectbox, "build_preset_choice").select("mlp_sgd").run()
     # Put a Conv2D after the Dense layers: impossible.
     by_key(at.selectbox, "build_add_kind").select("Conv2D").run()
-    by_key(at.number_input, "build_add_position").set_value(3).run()
+    by_key(at.number_input, "build_add_position_2").set_value(3).run()
     by_key(at.button, "build_add").click().run()
     assert not at.exception
     errors = [e.value for e in at.error]
@@ -95,3 +96,13 @@ def test_python_code_view_shows_the_whole_script():
     script = at.code[0].value
     for piece in ("keras.Sequential", "model.compile", "model.fit", "model.evaluate", "model.save"):
         assert piece in script
+
+
+def test_compile_settings_and_name_survive_a_visit_to_another_page():
+    at = build(open_page("build"), "mlp_sgd")
+    by_key(at.text_input, Keys.BUILD_NAME).input("My MLP").run()
+    by_key(at.number_input, "build_learning_rate").set_value(0.05).run()
+    at = open_page("build", open_page("data", at))
+    assert by_key(at.selectbox, "build_optimizer").value == "sgd"
+    assert by_key(at.number_input, "build_learning_rate").value == 0.05
+    assert by_key(at.text_input, Keys.BUILD_NAME).value == "My MLP"

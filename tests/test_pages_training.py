@@ -87,3 +87,38 @@ def test_a_crafted_session_token_is_replaced():
     assert at.session_state[Keys.OWNER] != "../../etc"
     at = open_page("runs", at)
     assert "No runs yet" in texts(at)
+
+
+def test_settings_survive_a_visit_to_another_page():
+    at = built_session("train")
+    assert by_key(at.number_input, "train_epochs").value == PRESETS["mlp_sgd"].epochs
+    by_key(at.number_input, "train_epochs").set_value(7).run()
+    by_key(at.selectbox, "train_subset").select(10_000).run()
+    by_key(at.text_input, "train_seed").input("42").run()
+    at = open_page("train", open_page("inspect", at))
+    assert by_key(at.number_input, "train_epochs").value == 7
+    assert by_key(at.selectbox, "train_subset").value == 10_000
+    assert by_key(at.text_input, "train_seed").value == "42"
+
+
+def test_a_running_job_shows_its_own_settings_after_a_refresh():
+    at = built_session("train")
+    by_key(at.number_input, "train_epochs").set_value(100).run()  # far longer than this test
+    by_key(at.selectbox, "train_subset").select(10_000).run()
+    by_key(at.button, "train_start").click().run()
+    job = at.session_state[Keys.JOB]
+    try:
+        fresh = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        fresh.query_params["session"] = at.session_state[Keys.OWNER]
+        fresh.run()
+        fresh = open_page("train", fresh)  # a new session: no active model, the same job
+        epochs = by_key(fresh.number_input, "train_epochs")
+        assert fresh.session_state[Keys.JOB] is job
+        assert epochs.value == 100 and epochs.disabled
+        assert by_key(fresh.selectbox, "train_subset").value == 10_000
+        assert "is training" in texts(fresh)
+    finally:
+        job.stop()
+        assert job.wait(JOB_TIMEOUT)
+    fresh.run()  # the stopped job's model becomes the new session's active model too
+    assert fresh.session_state[Keys.ACTIVE_MODEL].model is job.model

@@ -77,7 +77,7 @@ def epoch_curves(history: dict, metric: str) -> go.Figure:
 def batch_loss_curve(points: tuple, batches_per_epoch: int) -> go.Figure:
     """Training loss batch by batch (x in epochs, so it lines up with the epoch curves)."""
     figure = go.Figure(
-        go.Scattergl(
+        go.Scatter(
             x=[batch / batches_per_epoch for batch, _ in points],
             y=[loss for _, loss in points],
             mode="lines",

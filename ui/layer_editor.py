@@ -142,28 +142,21 @@ def layer_rows_ui() -> tuple[list[LayerSpec], list]:
             }
             if not names:
                 fields.caption("no settings")
-            up, down, remove = buttons.columns(3)
-            up.button(
-                ":material/arrow_upward:",
-                key=f"build_up{row.id}",
-                on_click=_move,
-                args=(index, -1),
-                help="Move up",
-            )
-            down.button(
-                ":material/arrow_downward:",
-                key=f"build_down{row.id}",
-                on_click=_move,
-                args=(index, 1),
-                help="Move down",
-            )
-            remove.button(
-                ":material/close:",
-                key=f"build_remove{row.id}",
-                on_click=_remove,
-                args=(index,),
-                help="Remove",
-            )
+            with buttons.container(horizontal=True, gap=None):
+                for name, icon, hint, action, args in (
+                    ("up", ":material/arrow_upward:", "Move up", _move, (index, -1)),
+                    ("down", ":material/arrow_downward:", "Move down", _move, (index, 1)),
+                    ("remove", ":material/close:", "Remove", _remove, (index,)),
+                ):
+                    st.button(
+                        "",
+                        icon=icon,
+                        key=f"build_{name}{row.id}",
+                        on_click=action,
+                        args=args,
+                        help=hint,
+                        type="tertiary",
+                    )
         edited.append(EditorLayer(row.id, replace(row.spec, **values)))
     st.session_state[Keys.BUILD_LAYERS] = edited
     return [row.spec for row in edited], placeholders
@@ -187,7 +180,7 @@ def add_layer_ui(count: int) -> None:
         min_value=1,
         max_value=count + 1,
         value=max(count, 1),
-        key="build_add_position",
+        key=f"build_add_position_{count}",  # a new stack length starts at its own default
         help="The new layer takes this place; by default it goes just before the output layer.",
     )
     button_col.button(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.runs import InvalidIdError, check_id, new_owner_token
+from core.spec import NetworkSpec
 from core.training import TrainingJob
 from ui.resources import scheduler
 from ui.state import ActiveModel, Keys, set_active_model
@@ -50,7 +51,7 @@ def adopt_finished_job() -> None:
             model=job.model,
             name=job.name,
             source="trained",
-            spec=st.session_state.get(Keys.JOB_SPEC),
+            spec=NetworkSpec.from_dict(job.spec_dict) if job.spec_dict else None,
             test_accuracy=summary.test_accuracy if summary else None,
         )
     )

@@ -25,9 +25,21 @@ class Keys:
     CANVAS_VERSION = "draw_canvas_version"  # bumped to clear the canvas
     OWNER = "owner_token"  # names this browser session's runs; mirrored in the URL
     JOB = "training_job"  # the session's latest TrainingJob
-    JOB_SPEC = "training_job_spec"  # the NetworkSpec that job trains (None for uploads)
     ADOPTED_JOB = "adopted_job"  # the job whose model already became the active model
     UPLOADS = "evaluate_uploads_cache"  # {signature of uploaded files: [EvaluatedUpload]}
+
+
+# Widgets whose values a learner expects to find again after visiting another page. Streamlit drops
+# the state of every widget the page it runs does not draw, unless the value is written back first.
+KEPT_WIDGETS = (
+    *("build_optimizer", "build_learning_rate", "build_momentum", "build_loss", Keys.BUILD_NAME),
+    *("train_epochs", "train_batch_size", "train_subset", "train_validation"),
+    *("train_validation_split", "train_seed", "train_shuffle", "train_early_stopping"),
+    *("train_patience", "train_early_monitor", "train_restore_best", "train_checkpoint"),
+    *("train_checkpoint_monitor", "train_lr_schedule", "train_step_every", "train_lr_factor"),
+    *("data_split", "data_digit", "mistakes_true", "mistakes_predicted", "mistakes_order"),
+    *("draw_label", "runs_metric"),
+)
 
 
 @dataclass
@@ -54,6 +66,9 @@ def init_session_state() -> None:
     }
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
+    for key in KEPT_WIDGETS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def active_model() -> ActiveModel | None:

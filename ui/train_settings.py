@@ -7,7 +7,8 @@ import streamlit as st
 from core.presets import Preset
 from core.training import MONITORS, TrainConfig
 
-SUBSETS = {1_000: "1,000 (seconds)", 10_000: "10,000", 60_000: "all 60,000"}
+ALL_DIGITS = 60_000
+SUBSETS = {1_000: "1,000 (seconds)", 10_000: "10,000", ALL_DIGITS: "all 60,000"}
 VALIDATION_LABELS = {
     "split": "hold out part of the training digits",
     "test": "the 10,000 test digits",
@@ -21,34 +22,65 @@ SCHEDULE_LABELS = {
 }
 
 
+# The settings a preset suggests; a new network takes these from its preset, the rest stay.
 PRESET_KEYS = ("train_epochs", "train_batch_size", "train_validation", "train_lr_schedule")
+BATCH_SIZES = (16, 32, 64, 128, 256, 512)
 
 
-def follow_preset(network: object) -> None:
-    """Another network starts from its preset's suggested settings, not the last ones used."""
+def suggested_config(preset: Preset | None) -> TrainConfig:
+    """What a network starts with: its preset's recipe, best weights kept."""
+    if preset is None:
+        return TrainConfig(batch_size=128, checkpoint_best=True)
+    return preset.train_config(checkpoint_best=True)
+
+
+def _widget_values(config: TrainConfig) -> dict[str, object]:
+    """The value of every settings widget that shows this config."""
+    return {
+        "train_epochs": config.epochs,
+        "train_batch_size": config.batch_size,
+        "train_subset": config.subset_size or ALL_DIGITS,
+        "train_validation": config.validation,
+        "train_validation_split": config.validation_split,
+        "train_seed": "" if config.seed is None else str(config.seed),
+        "train_shuffle": config.shuffle,
+        "train_early_stopping": config.early_stopping,
+        "train_patience": config.early_stopping_patience,
+        "train_early_monitor": config.early_stopping_monitor,
+        "train_restore_best": config.restore_best_weights,
+        "train_checkpoint": config.checkpoint_best,
+        "train_checkpoint_monitor": config.checkpoint_monitor,
+        "train_lr_schedule": config.lr_schedule,
+        "train_step_every": config.step_every,
+        "train_lr_factor": config.step_factor,
+    }
+
+
+def prepare_settings(network: object, suggested: TrainConfig) -> None:
+    """Give every setting a value; another network starts from its suggested ones."""
+    values = _widget_values(suggested)
     if st.session_state.get("train_settings_for") != network:
-        for key in PRESET_KEYS:
-            st.session_state.pop(key, None)
+        st.session_state.update({key: values[key] for key in PRESET_KEYS})
         st.session_state["train_settings_for"] = network
+    for key, value in values.items():
+        st.session_state.setdefault(key, value)
 
 
-def settings_ui(preset: Preset | None, disabled: bool) -> TrainConfig:
+def show_settings_of(config: TrainConfig) -> None:
+    """Set every setting to a running job's (also for a session that did not start it)."""
+    st.session_state.update(_widget_values(config))
+
+
+def settings_ui(disabled: bool) -> TrainConfig:
     """Epochs, batch size, data, validation, seed and the tutorial callbacks."""
     epochs_col, batch_col, subset_col = st.columns(3)
-    epochs = epochs_col.number_input(
-        "Epochs", 1, 200, preset.epochs if preset else 5, key="train_epochs", disabled=disabled
-    )
+    epochs = epochs_col.number_input("Epochs", 1, 200, key="train_epochs", disabled=disabled)
     batch_size = batch_col.selectbox(
-        "Batch size",
-        [16, 32, 64, 128, 256, 512],
-        index=[16, 32, 64, 128, 256, 512].index(preset.batch_size if preset else 128),
-        key="train_batch_size",
-        disabled=disabled,
+        "Batch size", BATCH_SIZES, key="train_batch_size", disabled=disabled
     )
     subset = subset_col.selectbox(
         "Training digits",
         list(SUBSETS),
-        index=2,
         format_func=SUBSETS.get,
         key="train_subset",
         disabled=disabled,
@@ -58,7 +90,6 @@ def settings_ui(preset: Preset | None, disabled: bool) -> TrainConfig:
     validation = validation_col.selectbox(
         "Validation data",
         list(VALIDATION_LABELS),
-        index=list(VALIDATION_LABELS).index(preset.validation if preset else "split"),
         format_func=VALIDATION_LABELS.get,
         key="train_validation",
         disabled=disabled,
@@ -67,45 +98,38 @@ def settings_ui(preset: Preset | None, disabled: bool) -> TrainConfig:
         "Held-out fraction",
         0.05,
         0.5,
-        0.1,
-        0.05,
+        step=0.05,
         key="train_validation_split",
         disabled=disabled or validation != "split",
         help="The tutorials hold out 30% (0.3).",
     )
     seed_text = seed_col.text_input(
-        "Random seed", "", key="train_seed", disabled=disabled,
+        "Random seed", key="train_seed", disabled=disabled,
         help="A whole number makes the run repeatable: same start weights, same shuffling.",
     )  # fmt: skip
-    shuffle = st.checkbox(
-        "Shuffle the digits every epoch", True, key="train_shuffle", disabled=disabled
-    )
+    shuffle = st.checkbox("Shuffle the digits every epoch", key="train_shuffle", disabled=disabled)
 
     with st.expander("Callbacks: early stopping, best checkpoint, learning-rate schedule"):
         stop_col, patience_col, monitor_col, restore_col = st.columns(4)
-        early = stop_col.checkbox(
-            "Early stopping", False, key="train_early_stopping", disabled=disabled
-        )
+        early = stop_col.checkbox("Early stopping", key="train_early_stopping", disabled=disabled)
         patience = patience_col.number_input(
-            "Patience (epochs)", 1, 20, 2, key="train_patience", disabled=disabled or not early
+            "Patience (epochs)", 1, 20, key="train_patience", disabled=disabled or not early
         )
         monitor = monitor_col.selectbox(
             "Watch", MONITORS, key="train_early_monitor", disabled=disabled or not early
         )
         restore = restore_col.checkbox(
-            "Restore best weights", True, key="train_restore_best", disabled=disabled or not early
+            "Restore best weights", key="train_restore_best", disabled=disabled or not early
         )
         keep_col, keep_monitor_col = st.columns(2)
         checkpoint = keep_col.checkbox(
             "Keep the best weights (ModelCheckpoint, save_best_only)",
-            True,
             key="train_checkpoint",
             disabled=disabled,
         )
         checkpoint_monitor = keep_monitor_col.selectbox(
             "Best by",
             MONITORS,
-            index=MONITORS.index("val_accuracy"),
             key="train_checkpoint_monitor",
             disabled=disabled or not checkpoint,
         )
@@ -113,18 +137,17 @@ def settings_ui(preset: Preset | None, disabled: bool) -> TrainConfig:
         schedule = schedule_col.selectbox(
             "Learning-rate schedule",
             list(SCHEDULE_LABELS),
-            index=list(SCHEDULE_LABELS).index(preset.lr_schedule if preset else "none"),
             format_func=SCHEDULE_LABELS.get,
             key="train_lr_schedule",
             disabled=disabled,
         )
         every = every_col.number_input(
-            "Every (epochs)", 1, 50, 2, key="train_step_every",
+            "Every (epochs)", 1, 50, key="train_step_every",
             disabled=disabled or schedule not in ("step", "reduce_on_plateau"),
             help="Step: epochs between steps. Plateau: epochs without improvement.",
         )  # fmt: skip
         factor = factor_col.number_input(
-            "Factor", 0.01, 0.99, 0.5, 0.05, key="train_lr_factor",
+            "Factor", 0.01, 0.99, step=0.05, key="train_lr_factor",
             disabled=disabled or schedule not in ("step", "reduce_on_plateau"),
         )  # fmt: skip
 
@@ -135,7 +158,7 @@ def settings_ui(preset: Preset | None, disabled: bool) -> TrainConfig:
         validation_split=float(split),
         shuffle=shuffle,
         seed=int(seed_text) if seed_text.strip().lstrip("-").isdigit() else None,
-        subset_size=None if subset == 60_000 else int(subset),
+        subset_size=None if subset == ALL_DIGITS else int(subset),
         early_stopping=early,
         early_stopping_monitor=monitor,
         early_stopping_patience=int(patience),
