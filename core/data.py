@@ -62,8 +62,12 @@ def _read_only(mnist: Mnist) -> Mnist:
 
 
 def to_model_input(images: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
-    """Scale (n, 28, 28) uint8 images to float32 0-1 shaped as (n, *input_shape)."""
-    x = images.astype("float32") / 255
+    """Scale (n, 28, 28) uint8 images to float32 0-1 shaped as (n, *input_shape).
+
+    The same numbers as the tutorials' `x.astype("float32") / 255`, made in one pass into one new
+    array (60,000 digits: 188 MB, and memory the system hands over fresh is slow to touch).
+    """
+    x = np.divide(images, np.float32(255), dtype=np.float32)
     return x.reshape((len(images), *input_shape))
 
 
