@@ -6,13 +6,15 @@ import dataclasses
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
 import keras
+from tensorflow.python.framework import ops as tf_ops
 
 from core.data import IMAGE_SIZE, NUM_CLASSES, Mnist, labels_for_loss, to_model_input
 from core.runs import (
@@ -154,6 +156,24 @@ def build_training_state(model: keras.Model, x: Any, y: Any) -> None:
         model.optimizer.build(model.trainable_variables)
     model.compute_metrics(x, y, model(x), sample_weight=None)
     model.reset_metrics()
+
+
+@contextmanager
+def forget_trace_gradients() -> Iterator[None]:
+    """Drop the gradient functions that tracing `fit` registers in TensorFlow for good.
+
+    Keras sums the gradients through tf.distribute's all_reduce, a @custom_gradient: each trace
+    registers a global gradient function (never removed) that keeps the whole traced training graph
+    alive, about 6 MB for each new model. Nothing ever differentiates through that op after fit.
+    """
+    registry = tf_ops._gradient_registry._registry
+    before = set(registry)
+    try:
+        yield
+    finally:
+        for name in set(registry) - before:
+            if name.startswith("CustomGradient-"):
+                registry.pop(name, None)
 
 
 class CosineDecayPerBatch(keras.callbacks.Callback):
@@ -503,17 +523,18 @@ class TrainingJob:
         self._phase = "training"
         t_fit = time.perf_counter()
         if not self._stop_event.is_set():
-            self.model.fit(
-                x,
-                y,
-                batch_size=self.config.batch_size,
-                epochs=self.epochs_total,
-                initial_epoch=self.initial_epoch,
-                shuffle=self.config.shuffle,
-                verbose=0,
-                callbacks=self._callbacks(),
-                **fit_kwargs,
-            )
+            with forget_trace_gradients():
+                self.model.fit(
+                    x,
+                    y,
+                    batch_size=self.config.batch_size,
+                    epochs=self.epochs_total,
+                    initial_epoch=self.initial_epoch,
+                    shuffle=self.config.shuffle,
+                    verbose=0,
+                    callbacks=self._callbacks(),
+                    **fit_kwargs,
+                )
         train_seconds = time.perf_counter() - t_fit
         del x, y
         if self._fail_message:
