@@ -38,7 +38,9 @@ def rss_mb(pid: int) -> float:
 
 
 def train(page, url: str, digits: str, epochs: int) -> None:
-    build_preset(page, url, DEFAULT_TITLE)
+    # One session throughout: a new URL would start a new session, and Streamlit keeps each
+    # disconnected one (with its model) for two minutes in case the browser reconnects.
+    build_preset(page, url, DEFAULT_TITLE, same_session=page.url.startswith(url))
     go_to(page, "Train")
     start_training(page, digits, epochs)
     expect(page.get_by_text("Training finished")).to_be_visible(timeout=600_000)

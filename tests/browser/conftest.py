@@ -145,10 +145,17 @@ def choose(page: Page, label: str, option: str) -> None:
     wait_for_app(page)
 
 
-def build_preset(page: Page, url: str, title: str) -> None:
-    """Open Build, pick a preset by its title and build it (it becomes the active model)."""
-    page.goto(f"{url}/build")
-    wait_for_app(page)
+def build_preset(page: Page, url: str, title: str, same_session: bool = False) -> None:
+    """Open Build, pick a preset by its title and build it (it becomes the active model).
+
+    By default Build opens from its URL, which starts a new Streamlit session; same_session goes
+    through the sidebar instead, as a learner who keeps working in one tab does.
+    """
+    if same_session:
+        go_to(page, "Build")
+    else:
+        page.goto(f"{url}/build")
+        wait_for_app(page)
     choose(page, "Start from a preset", title)
     page.get_by_role("button", name="Build model").click()
     # Wait for the build itself: leaving the page while it runs would cancel it.
