@@ -74,6 +74,14 @@ if job is None:
     st.caption("Press Train to start. You can switch pages while it trains and come back.")
 elif running:
     live_progress(job)
+    st.button(
+        "Stop",
+        key="train_stop",
+        on_click=job.stop,
+        disabled=job.status == "stopping",
+        icon=":material/stop_circle:",
+        help="Ends training after the current batch and keeps the weights learned so far.",
+    )
     live_curves(job)
 else:
     progress = job.snapshot()

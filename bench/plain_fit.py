@@ -1,6 +1,9 @@
 """Plain Keras baseline: `model.fit` of a preset in this process, printing epoch times as JSON.
 
-Run: .venv/bin/python -m bench.plain_fit PRESET DIGITS EPOCHS BATCH
+By default it feeds the same `core.data.batches` pipeline as the app, so that a comparison with the
+app measures what watching costs; with --arrays it hands `fit` the NumPy arrays, as the tutorials do.
+
+Run: .venv/bin/python -m bench.plain_fit PRESET DIGITS EPOCHS BATCH [--arrays]
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import time
 import keras
 
 from core.build import build_model
-from core.data import labels_for_loss, load_mnist, to_model_input
+from core.data import batches, labels_for_loss, load_mnist, to_model_input
 from core.presets import PRESETS
 
 
@@ -28,18 +31,20 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def main(preset: str, digits: int, epochs: int, batch_size: int) -> None:
+def main(preset: str, digits: int, epochs: int, batch_size: int, arrays: bool = False) -> None:
     spec = PRESETS[preset].spec
     mnist = load_mnist()
-    x = to_model_input(mnist.x_train[:digits], spec.input_shape)
     y = labels_for_loss(mnist.y_train[:digits], spec.compile.loss)
     model = build_model(spec)
     timer = EpochTimer()
-    model.fit(
-        x, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[timer]
-    )
+    if arrays:
+        x = to_model_input(mnist.x_train[:digits], spec.input_shape)
+        model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[timer])
+    else:
+        data = batches(mnist.x_train[:digits], y, spec.input_shape, batch_size, shuffle=True)
+        model.fit(data, epochs=epochs, verbose=0, callbacks=[timer])
     print(json.dumps({"epoch_seconds": timer.seconds, "samples": digits}))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    main(*sys.argv[1:2], *map(int, sys.argv[2:5]), arrays="--arrays" in sys.argv)

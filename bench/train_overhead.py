@@ -2,11 +2,12 @@
 
 Starts the app server, opens the Train page in headless Chromium, trains a preset through the page
 on all 60,000 digits and keeps the live view open until the run ends; then runs a plain
-`model.fit` of the same model, data and batch size in a separate process. Pairs alternate, three
-per preset. Throughput is digits per second over whole epochs, leaving out the first epoch of each
-(tracing). Also reports how long after the click on Train the first batch ended, and how far apart
-the live view's progress updates came in the browser (recorded in the page by a MutationObserver,
-so that watching costs no more than a learner's browser does).
+`model.fit` of the same model, data pipeline and batch size in a separate process. Pairs
+alternate, three per preset. Throughput is digits per second in the median epoch of a run, the first
+(tracing) left out. Also reports the CPU time the server, the plain process and the browser used,
+how long after the click on Train the first batch ended, and how far apart the live view's progress
+updates came in the browser (recorded in the page by a MutationObserver, so that watching costs no
+more than a learner's browser does).
 
 Run from the repository root: .venv/bin/python -m bench.train_overhead
 Goal: the worse ratio (printed last) at least 0.97; live view at most about 1 s behind; first batch
@@ -16,6 +17,8 @@ within 3 s of the click.
 from __future__ import annotations
 
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,18 +40,19 @@ from tests.browser.conftest import (
 )
 
 PAIRS = 3
-EPOCHS = 3
 DIGITS = 60_000
-# (preset key, title in the picker, batch size: the preset's own)
+# (preset key, title in the picker, batch size: the preset's own, epochs per run). Epochs are many
+# enough that a run lasts 10-30 s: this machine's epoch times jitter by up to 2x from one epoch to
+# the next, so each run is summed up by the median of its epochs (the first, tracing, left out).
 CASES = [
-    ("mlp_sgd", "Tutorial MLP 784-64-10 (SGD)", 32),
-    ("default", "Recommended: small batch-normalised CNN", 128),
+    ("mlp_sgd", "Tutorial MLP 784-64-10 (SGD)", 32, 8),
+    ("default", "Recommended: small batch-normalised CNN", 128, 4),
 ]
 # Appends [time, text] to window.progressLog whenever the progress line changes.
 RECORD_PROGRESS = """
 window.progressLog = [];
 new MutationObserver(() => {
-  const bar = document.querySelector('[data-testid=stProgress]');
+  const bar = document.querySelector(".train-progress");
   const text = bar ? bar.innerText : null;
   const log = window.progressLog;
   if (text && text.includes('batch') && (!log.length || log[log.length - 1][1] !== text)) {
@@ -56,31 +60,66 @@ new MutationObserver(() => {
   }
 }).observe(document.body, {subtree: true, childList: true, characterData: true});
 """
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def throughput(epoch_seconds: list[float], samples: int) -> float:
-    """Digits per second over whole epochs after the first."""
-    return samples * (len(epoch_seconds) - 1) / sum(epoch_seconds[1:])
+    """Digits per second in the median epoch after the first."""
+    return samples / statistics.median(epoch_seconds[1:])
 
 
-def plain_fit(preset: str, batch_size: int) -> float:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process has gone
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
+def chromium_pids() -> list[int]:
+    return [
+        int(proc.name)
+        for proc in Path("/proc").iterdir()
+        if proc.name.isdigit() and b"chromium" in _cmdline(proc)
+    ]
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def plain_fit(preset: str, batch_size: int, epochs: int) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
-        [sys.executable, "-m", "bench.plain_fit", preset, str(DIGITS), str(EPOCHS), str(batch_size)],
+        [sys.executable, "-m", "bench.plain_fit", preset, str(DIGITS), str(epochs), str(batch_size)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    return throughput(result["epoch_seconds"], result["samples"])
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {"throughput": throughput(result["epoch_seconds"], DIGITS), "cpu_s": cpu}
 
 
-def train_in_app(page: Page, url: str, title: str, runs_dir: Path) -> dict:
+def train_in_app(page: Page, url: str, case: tuple, runs_dir: Path, server_pid: int) -> dict:
     """Build and train a preset through the UI, watching the live view; return measurements."""
+    _, title, _, epochs = case
     build_preset(page, url, title)
     go_to(page, "Train")
     before = set(runs_dir.glob("*/*"))
     page.evaluate(RECORD_PROGRESS)
+    browser_cpu, server_cpu = cpu_seconds(chromium_pids()), cpu_seconds([server_pid])
     clicked = time.time()
-    start_training(page, "all 60,000", EPOCHS, validation="none")
+    start_training(page, "all 60,000", epochs, validation="none")
     expect(page.get_by_text("Training finished")).to_be_visible(timeout=600_000)
+    browser_cpu = cpu_seconds(chromium_pids()) - browser_cpu
+    server_cpu = cpu_seconds([server_pid]) - server_cpu
     updates = [t for t, _ in page.evaluate("window.progressLog")]
     run = next(iter(set(runs_dir.glob("*/*")) - before))
     history = json.loads((run / "history.json").read_text())
@@ -89,6 +128,9 @@ def train_in_app(page: Page, url: str, title: str, runs_dir: Path) -> dict:
     return {
         "throughput": throughput(history["epochs"]["epoch_seconds"], DIGITS),
         "first_batch_s": metrics["first_batch_at"] - clicked,
+        "wall_s": metrics["wall_seconds"],
+        "browser_cpu_s": browser_cpu,
+        "server_cpu_s": server_cpu,
         "updates": len(updates),
         "p95_gap_s": gaps[int(0.95 * (len(gaps) - 1))] if gaps else float("nan"),
         "max_gap_s": gaps[-1] if gaps else float("nan"),
@@ -108,23 +150,27 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(120_000)
-            for preset, title, batch_size in CASES:
+            for case in CASES:
+                preset, _, batch_size, epochs = case
                 app_runs, plain_runs = [], []
                 for pair in range(PAIRS):
-                    app = train_in_app(page, url, title, runs_dir)
-                    plain = plain_fit(preset, batch_size)
+                    app = train_in_app(page, url, case, runs_dir, server.pid)
+                    plain = plain_fit(preset, batch_size, epochs)
                     app_runs.append(app)
                     plain_runs.append(plain)
                     print(
                         f"{preset} pair {pair + 1}: app {app['throughput']:,.0f} digits/s, "
-                        f"plain {plain:,.0f} digits/s, ratio {app['throughput'] / plain:.3f}; "
-                        f"first batch {app['first_batch_s']:.2f} s after the click; "
-                        f"{app['updates']} live-view updates, gap p95 {app['p95_gap_s']:.2f} s, "
-                        f"max {app['max_gap_s']:.2f} s",
+                        f"plain {plain['throughput']:,.0f} digits/s, "
+                        f"ratio {app['throughput'] / plain['throughput']:.3f}; "
+                        f"CPU s: server {app['server_cpu_s']:.1f} (plain process "
+                        f"{plain['cpu_s']:.1f}), browser {app['browser_cpu_s']:.1f} "
+                        f"in {app['wall_s']:.0f} s; first batch {app['first_batch_s']:.2f} s "
+                        f"after the click; {app['updates']} live-view updates, "
+                        f"gap p95 {app['p95_gap_s']:.2f} s, max {app['max_gap_s']:.2f} s",
                         flush=True,
                     )
                 app_median = statistics.median(r["throughput"] for r in app_runs)
-                plain_median = statistics.median(plain_runs)
+                plain_median = statistics.median(r["throughput"] for r in plain_runs)
                 ratios[preset] = app_median / plain_median
                 print(
                     f"{preset}: median app {app_median:,.0f} vs plain {plain_median:,.0f} digits/s, "

@@ -16,7 +16,14 @@ from typing import Any, Literal
 import keras
 from tensorflow.python.framework import ops as tf_ops
 
-from core.data import IMAGE_SIZE, NUM_CLASSES, Mnist, labels_for_loss, to_model_input
+from core.data import (
+    IMAGE_SIZE,
+    NUM_CLASSES,
+    Mnist,
+    batches,
+    labels_for_loss,
+    to_model_input,
+)
 from core.runs import (
     BEST_WEIGHTS_FILE,
     HISTORY_FILE,
@@ -38,7 +45,7 @@ ACTIVE_STATUSES = ("queued", "running", "stopping")
 MAX_LOSS_POINTS = 2000  # per-batch loss points kept per job (older ones are merged pairwise)
 # Cross-entropy of clipped probabilities stays below ~16; far above means training diverged.
 DIVERGED_LOSS = 1e4
-EVAL_BATCH_SIZE = 500  # for the final test-set evaluation
+EVAL_BATCH_SIZE = 500  # digits per batch when validating and testing
 
 
 @dataclass(frozen=True)
@@ -508,35 +515,41 @@ class TrainingJob:
         self._write_spec()
         input_shape = tuple(self.model.input_shape[1:])
         kind = labels_kind(self.model)
-        n = self.config.subset_size or len(self.mnist.x_train)
-        x = to_model_input(self.mnist.x_train[:n], input_shape)
-        y = labels_for_loss(self.mnist.y_train[:n], kind)
-        x_test = to_model_input(self.mnist.x_test, input_shape)
-        y_test = labels_for_loss(self.mnist.y_test, kind)
-        fit_kwargs: dict[str, Any] = {}
-        if self.config.validation == "split":
-            fit_kwargs["validation_split"] = self.config.validation_split
-        elif self.config.validation == "test":
-            fit_kwargs["validation_data"] = (x_test, y_test)
+        cfg = self.config
+        n = min(cfg.subset_size or len(self.mnist.x_train), len(self.mnist.x_train))
+        x, y = self.mnist.x_train[:n], labels_for_loss(self.mnist.y_train[:n], kind)
+        # Like fit(validation_split=...): the last digits are held out, before any shuffling.
+        train = batches(
+            x[: self.n_train], y[: self.n_train], input_shape, cfg.batch_size, cfg.shuffle, cfg.seed
+        )
+        test = batches(
+            self.mnist.x_test,
+            labels_for_loss(self.mnist.y_test, kind),
+            input_shape,
+            EVAL_BATCH_SIZE,
+        )
+        validation = {
+            "split": batches(x[self.n_train :], y[self.n_train :], input_shape, EVAL_BATCH_SIZE),
+            "test": test,
+            "none": None,
+        }[cfg.validation]
 
-        build_training_state(self.model, x[:2], y[:2])
+        build_training_state(self.model, to_model_input(x[:2], input_shape), y[:2])
         self._phase = "training"
         t_fit = time.perf_counter()
         if not self._stop_event.is_set():
             with forget_trace_gradients():
                 self.model.fit(
-                    x,
-                    y,
-                    batch_size=self.config.batch_size,
+                    train,
+                    validation_data=validation,
                     epochs=self.epochs_total,
                     initial_epoch=self.initial_epoch,
-                    shuffle=self.config.shuffle,
+                    shuffle=False,  # the dataset draws a new order every epoch itself
                     verbose=0,
                     callbacks=self._callbacks(),
-                    **fit_kwargs,
                 )
         train_seconds = time.perf_counter() - t_fit
-        del x, y
+        del train, validation
         if self._fail_message:
             self._status = "failed"
             self._message = self._fail_message
@@ -546,10 +559,8 @@ class TrainingJob:
             return
 
         self._phase = "evaluating"
-        test = self.model.evaluate(
-            x_test, y_test, batch_size=EVAL_BATCH_SIZE, verbose=0, return_dict=True
-        )
-        self._summary = self._summarize(test, train_seconds)
+        results = self.model.evaluate(test, verbose=0, return_dict=True)
+        self._summary = self._summarize(results, train_seconds)
         status: Status = "stopped" if self._stop_event.is_set() else "finished"
         self._save(status, with_model=True)
         self._status = status

@@ -5,6 +5,7 @@ import pytest
 
 from core.data import (
     DataIntegrityError,
+    batches,
     class_counts,
     labels_for_loss,
     load_mnist,
@@ -60,3 +61,22 @@ def test_labels_follow_the_loss():
     one_hot = labels_for_loss(labels, "categorical_crossentropy")
     assert one_hot.shape == (3, 10) and list(one_hot.argmax(axis=1)) == [3, 0, 9]
     assert list(labels_for_loss(labels, "sparse_categorical_crossentropy")) == [3, 0, 9]
+
+
+def test_batches_scale_shape_and_reshuffle_every_epoch():
+    images = np.arange(10 * 28 * 28, dtype=np.uint8).reshape(10, 28, 28)
+    labels = np.arange(10)
+    ordered = list(batches(images, labels, (784,), batch_size=4))
+    assert [len(y) for _, y in ordered] == [4, 4, 2]
+    x, y = ordered[0]
+    np.testing.assert_allclose(x.numpy(), to_model_input(images[:4], (784,)))
+    np.testing.assert_array_equal(y.numpy(), labels[:4])
+
+    shuffled = batches(images, labels, (28, 28, 1), batch_size=3, shuffle=True, seed=1)
+    epochs = [np.concatenate([y.numpy() for _, y in shuffled]) for _ in range(2)]
+    for order in epochs:
+        assert sorted(order) == list(labels)  # every digit once per epoch
+    assert list(epochs[0]) != list(epochs[1])  # a new order each epoch
+    x, y = next(iter(shuffled))
+    assert x.shape == (3, 28, 28, 1)
+    np.testing.assert_allclose(x.numpy(), to_model_input(images[y.numpy()], (28, 28, 1)))

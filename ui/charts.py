@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 import plotly.graph_objects as go
+
+MAX_DRAWN_POINTS = 300  # per line of the batch-loss curve
 
 
 def probability_bars(probabilities: np.ndarray, true_label: int | None = None) -> go.Figure:
@@ -74,12 +79,23 @@ def epoch_curves(history: dict, metric: str) -> go.Figure:
     return figure
 
 
-def batch_loss_curve(points: tuple, batches_per_epoch: int) -> go.Figure:
+def thin_points(points: Sequence[tuple[int, float]], limit: int) -> list[tuple[int, float]]:
+    """At most `limit` points: neighbours averaged in equal groups, each at its group's last x."""
+    size = math.ceil(len(points) / limit) if points else 1
+    if size <= 1:
+        return list(points)
+    groups = [points[start : start + size] for start in range(0, len(points), size)]
+    return [(group[-1][0], sum(loss for _, loss in group) / len(group)) for group in groups]
+
+
+def batch_loss_curve(points: Sequence[tuple[int, float]], batches_per_epoch: int) -> go.Figure:
     """Training loss batch by batch (x in epochs, so it lines up with the epoch curves)."""
+    # A few hundred points draw the same line as thousands, at a fraction of the browser's work.
+    drawn = thin_points(points, MAX_DRAWN_POINTS)
     figure = go.Figure(
         go.Scatter(
-            x=[batch / batches_per_epoch for batch, _ in points],
-            y=[loss for _, loss in points],
+            x=[round(batch / batches_per_epoch, 4) for batch, _ in drawn],
+            y=[round(loss, 5) for _, loss in drawn],
             mode="lines",
             name="batch loss",
         )

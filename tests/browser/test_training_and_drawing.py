@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 
 def progress_batches(page: Page) -> int:
-    text = page.get_by_test_id("stProgress").inner_text()
+    text = page.locator(".train-progress").inner_text()
     match = re.search(r"Epoch (\d+)/\d+ · batch (\d+)/(\d+)", text)
     if not match:
         return 0
@@ -30,7 +30,7 @@ def test_train_switch_pages_stop_and_refresh(page, app_url):
     build_preset(page, app_url, "Tutorial MLP 784-64-10 (SGD)")
     go_to(page, "Train")
     start_training(page, "10,000", epochs=30)
-    expect(page.get_by_test_id("stProgress")).to_contain_text("batch", timeout=60_000)
+    expect(page.locator(".train-progress")).to_contain_text("batch", timeout=60_000)
     first = progress_batches(page)
     page.wait_for_timeout(2500)
     assert progress_batches(page) > first, "the progress bar did not advance"
@@ -39,7 +39,7 @@ def test_train_switch_pages_stop_and_refresh(page, app_url):
     # Leave and come back while it trains: the live view picks the job up again.
     go_to(page, "Inspect")
     go_to(page, "Train")
-    expect(page.get_by_test_id("stProgress")).to_contain_text("batch", timeout=30_000)
+    expect(page.locator(".train-progress")).to_contain_text("batch", timeout=30_000)
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Training stopped")).to_be_visible(timeout=60_000)
     expect(page.get_by_test_id("stSidebar")).to_contain_text("trained")
