@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import gc
 import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -163,6 +165,17 @@ def build_training_state(model: keras.Model, x: Any, y: Any) -> None:
         model.optimizer.build(model.trainable_variables)
     model.compute_metrics(x, y, model(x), sample_weight=None)
     model.reset_metrics()
+
+
+def release_freed_memory() -> None:
+    """Collect garbage and hand the heap pages freed by a training back to the system.
+
+    Without it glibc keeps them for reuse, and a server that trains model after model showed a
+    resident size growing by about 6 MB per training (4 MB with it; bench/memory.py).
+    """
+    gc.collect()
+    with suppress(OSError, AttributeError):  # not glibc: freed memory is reused, not returned
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 @contextmanager
@@ -501,6 +514,7 @@ class TrainingJob:
             self._try_write_failure()
         finally:
             self._t_end = time.perf_counter()
+            release_freed_memory()
             self._phase = "done"
             try:
                 self._on_done(self)  # always release the scheduler slot
