@@ -94,7 +94,7 @@ def batches(
 
     Used instead of handing `fit` the NumPy arrays: Keras's own pipeline for arrays (autotuned
     parallel slicing and prefetching) stalled about one epoch in three for 4-5 s with the CPU idle
-    on this 2-core machine, with or without the app; this one never did in the same runs. The
+    on this 2-core machine, with or without the app; this one did not once in 42 epochs. The
     images stay uint8 until a batch is drawn, which also spares a 188 MB float copy of the set.
     A shuffled dataset draws a new order every epoch, as `fit(shuffle=True)` does.
     """
