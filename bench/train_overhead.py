@@ -2,7 +2,8 @@
 
 Starts the app server, opens the Train page in headless Chromium, trains a preset through the page
 on all 60,000 digits and keeps the live view open until the run ends; then runs a plain
-`model.fit` of the same model, data pipeline and batch size in a separate process. Pairs
+`model.fit` of the same model, data pipeline and batch size in a separate process (and, for
+reference, one that hands `fit` the NumPy arrays as the tutorials do). Pairs
 alternate, three per preset. Throughput is digits per second in the median epoch of a run, the first
 (tracing) left out. Also reports the CPU time the server, the plain process and the browser used,
 how long after the click on Train the first batch ended, and how far apart the live view's progress
@@ -95,10 +96,11 @@ def _cmdline(proc: Path) -> bytes:
         return b""
 
 
-def plain_fit(preset: str, batch_size: int, epochs: int) -> dict:
+def plain_fit(preset: str, batch_size: int, epochs: int, *flags: str) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
-        [sys.executable, "-m", "bench.plain_fit", preset, str(DIGITS), str(epochs), str(batch_size)],
+        [sys.executable, "-m", "bench.plain_fit", preset, str(DIGITS), str(epochs), str(batch_size),
+         *flags],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -152,16 +154,19 @@ def main() -> None:
             page.set_default_timeout(120_000)
             for case in CASES:
                 preset, _, batch_size, epochs = case
-                app_runs, plain_runs = [], []
+                app_runs, plain_runs, arrays_runs = [], [], []
                 for pair in range(PAIRS):
                     app = train_in_app(page, url, case, runs_dir, server.pid)
                     plain = plain_fit(preset, batch_size, epochs)
+                    arrays = plain_fit(preset, batch_size, epochs, "--arrays")
                     app_runs.append(app)
                     plain_runs.append(plain)
+                    arrays_runs.append(arrays)
                     print(
                         f"{preset} pair {pair + 1}: app {app['throughput']:,.0f} digits/s, "
                         f"plain {plain['throughput']:,.0f} digits/s, "
-                        f"ratio {app['throughput'] / plain['throughput']:.3f}; "
+                        f"ratio {app['throughput'] / plain['throughput']:.3f} "
+                        f"(fit on the arrays {arrays['throughput']:,.0f} digits/s); "
                         f"CPU s: server {app['server_cpu_s']:.1f} (plain process "
                         f"{plain['cpu_s']:.1f}), browser {app['browser_cpu_s']:.1f} "
                         f"in {app['wall_s']:.0f} s; first batch {app['first_batch_s']:.2f} s "
@@ -171,10 +176,12 @@ def main() -> None:
                     )
                 app_median = statistics.median(r["throughput"] for r in app_runs)
                 plain_median = statistics.median(r["throughput"] for r in plain_runs)
+                arrays_median = statistics.median(r["throughput"] for r in arrays_runs)
                 ratios[preset] = app_median / plain_median
                 print(
                     f"{preset}: median app {app_median:,.0f} vs plain {plain_median:,.0f} digits/s, "
-                    f"ratio {ratios[preset]:.3f}",
+                    f"ratio {ratios[preset]:.3f}; vs fit on the arrays as in the tutorials "
+                    f"{arrays_median:,.0f} digits/s, ratio {app_median / arrays_median:.3f}",
                     flush=True,
                 )
             browser.close()
