@@ -47,4 +47,5 @@ def main(preset: str, digits: int, epochs: int, batch_size: int, arrays: bool = 
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2], *map(int, sys.argv[2:5]), arrays="--arrays" in sys.argv)
+    preset, digits, epochs, batch_size = sys.argv[1], *map(int, sys.argv[2:5])
+    main(preset, digits, epochs, batch_size, arrays="--arrays" in sys.argv[5:])

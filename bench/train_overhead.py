@@ -3,9 +3,8 @@
 Starts the app server, opens the Train page in headless Chromium, trains a preset through the page
 on all 60,000 digits and keeps the live view open until the run ends; then runs a plain
 `model.fit` of the same model, data pipeline and batch size in a separate process (and, for
-reference, one that hands `fit` the NumPy arrays as the tutorials do). Pairs
-alternate, three per preset. Throughput is digits per second in the median epoch of a run, the first
-(tracing) left out. Also reports the CPU time the server, the plain process and the browser used,
+reference, one that hands `fit` the NumPy arrays as the tutorials do). Pairs alternate, three per
+preset. Throughput is digits per second in the median epoch of a run, the first (tracing) left out. Also reports the CPU time the server, the plain process and the browser used,
 how long after the click on Train the first batch ended, and how far apart the live view's progress
 updates came in the browser (recorded in the page by a MutationObserver, so that watching costs no
 more than a learner's browser does).
