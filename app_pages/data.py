@@ -31,7 +31,7 @@ figure = px.bar(
     labels={"x": "digit", "y": "images"},
     title=f"Images per digit in the {split.lower()}",
 )
-figure.update_layout(height=320, margin={"t": 40, "b": 10})
+figure.update_layout(height=320, margin={"t": 40, "b": 10}, xaxis_type="category")
 st.plotly_chart(figure, key="data_counts_chart")
 
 st.subheader("Sample digits")

@@ -59,6 +59,11 @@ def confusion_heatmap(matrix: np.ndarray) -> go.Figure:
     return figure
 
 
+def epoch_axis(epochs: int) -> dict:
+    """An x axis of whole epochs with at most about ten labels."""
+    return {"title": "epoch", "dtick": max(1, math.ceil(epochs / 10)), "rangemode": "nonnegative"}
+
+
 def epoch_curves(history: dict, metric: str) -> go.Figure:
     """Training and validation curves of one metric ("loss" or "accuracy") per epoch."""
     figure = go.Figure()
@@ -73,7 +78,7 @@ def epoch_curves(history: dict, metric: str) -> go.Figure:
         title=metric,
         height=280,
         margin={"t": 40, "b": 10, "l": 10, "r": 10},
-        xaxis={"title": "epoch", "dtick": 1},
+        xaxis=epoch_axis(max((len(v) for v in history.values()), default=1)),
         legend={"orientation": "h", "y": -0.25},
     )
     return figure
@@ -121,7 +126,7 @@ def overlay_curves(runs: dict[str, dict], metric: str) -> go.Figure:
         title=metric,
         height=320,
         margin={"t": 40, "b": 10},
-        xaxis={"title": "epoch", "dtick": 1},
+        xaxis=epoch_axis(max((len(h.get(metric) or []) for h in runs.values()), default=1)),
         legend={"orientation": "h", "y": -0.3},
     )
     return figure
