@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.i18n import language_switch, t
 from ui.runtime import keep_keras_state_between_runs
 from ui.session import adopt_finished_job, owner_token
 from ui.sidebar import active_model_sidebar
@@ -12,18 +13,19 @@ st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="
 init_session_state()
 owner_token()  # keep ?session=... in the URL so that a refresh finds this session's runs
 adopt_finished_job()
+language_switch()
 
 navigation = st.navigation(
     [
-        st.Page("app_pages/data.py", title="Data", icon=":material/dataset:", default=True),
-        st.Page("app_pages/build.py", title="Build", icon=":material/construction:"),
-        st.Page("app_pages/inspect.py", title="Inspect", icon=":material/account_tree:"),
-        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
-        st.Page("app_pages/save.py", title="Save", icon=":material/download:"),
-        st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
-        st.Page("app_pages/mistakes.py", title="Mistakes", icon=":material/error:"),
-        st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:"),
+        st.Page("app_pages/data.py", title=t("nav.data"), icon=":material/dataset:", default=True),
+        st.Page("app_pages/build.py", title=t("nav.build"), icon=":material/construction:"),
+        st.Page("app_pages/inspect.py", title=t("nav.inspect"), icon=":material/account_tree:"),
+        st.Page("app_pages/train.py", title=t("nav.train"), icon=":material/model_training:"),
+        st.Page("app_pages/runs.py", title=t("nav.runs"), icon=":material/history:"),
+        st.Page("app_pages/save.py", title=t("nav.save"), icon=":material/download:"),
+        st.Page("app_pages/evaluate.py", title=t("nav.evaluate"), icon=":material/fact_check:"),
+        st.Page("app_pages/mistakes.py", title=t("nav.mistakes"), icon=":material/error:"),
+        st.Page("app_pages/draw.py", title=t("nav.draw"), icon=":material/draw:"),
     ]
 )
 # The sidebar is drawn before the page (it stays if the page stops early with st.stop) and again

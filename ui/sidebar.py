@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.i18n import t
 from ui.state import active_model
-
-SOURCE_LABELS = {"built": "built, untrained", "trained": "trained", "uploaded": "uploaded"}
 
 
 def active_model_sidebar() -> None:
     """Name, parameter count and origin of the active model, or how to get one."""
-    st.subheader("Active model")
+    st.subheader(t("sidebar.active_model"))
     active = active_model()
     if active is None:
-        st.caption("None yet: build one on the Build page.")
+        st.caption(t("sidebar.none_yet"))
         return
     st.markdown(f"**{active.name}**")
+    source = t(f"sidebar.source.{active.source}")
     st.caption(
-        f"{active.model.count_params():,} parameters · {SOURCE_LABELS[active.source]}"
-        + (f" · test accuracy {active.test_accuracy:.2%}" if active.test_accuracy else "")
+        t("sidebar.parameters", count=active.model.count_params(), source=source)
+        + (
+            t("sidebar.test_accuracy", accuracy=active.test_accuracy)
+            if active.test_accuracy
+            else ""
+        )
     )

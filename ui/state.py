@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.presets import DEFAULT_PRESET, PRESETS
 from core.spec import NetworkSpec
+from ui.i18n import t
 
 
 class Keys:
@@ -83,7 +84,9 @@ def require_active_model() -> ActiveModel:
     """The active model, or a hint and a stop when there is none."""
     active = active_model()
     if active is None:
-        st.info("There is no active model yet. Build one on the **Build** page first.")
-        st.page_link("app_pages/build.py", label="Go to Build", icon=":material/construction:")
+        st.info(t("app.no_active_model"))
+        st.page_link(
+            "app_pages/build.py", label=t("app.go_to_build"), icon=":material/construction:"
+        )
         st.stop()
     return active

@@ -1,0 +1,94 @@
+"""Message catalogs: every sentence a person reads, looked up by key in their language.
+
+The catalogs are gettext `.po` files under `locales/<language>/`, one file per area of the app
+(`build.po`, `evaluate.po` ...), with the message key as msgid and the text as msgstr. Texts use
+Python's `str.format` placeholders (`{layer}`, `{accuracy:.2%}`), the same in every language;
+a literal brace is written twice (`{{`).
+
+`core/` never writes a sentence for a person itself: it returns or raises a `Message` (a key and
+its parameters), which the UI renders in the reader's language and `str()` renders in English.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from babel.messages.pofile import read_po
+
+LANGUAGES = ("en", "ko")  # English first: the fallback for a missing or unknown language
+DEFAULT_LANGUAGE = "en"
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A sentence for a person, by catalog key; parameters may themselves be Messages."""
+
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def render(self, language: str = DEFAULT_LANGUAGE) -> str:
+        return translate(self.key, language, **self.params)
+
+    def __str__(self) -> str:
+        return self.render(DEFAULT_LANGUAGE)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form (for messages that cross a process boundary)."""
+        params = {k: v.to_dict() if isinstance(v, Message) else v for k, v in self.params.items()}
+        return {"key": self.key, "params": params}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Message:
+        params = {
+            k: cls.from_dict(v) if isinstance(v, dict) and set(v) == {"key", "params"} else v
+            for k, v in data.get("params", {}).items()
+        }
+        return cls(str(data["key"]), params)
+
+
+def msg(key: str, **params: Any) -> Message:
+    """Shorthand: `msg("spec.dense_units", units=0)`."""
+    return Message(key, params)
+
+
+class MessageError(ValueError):
+    """An error whose text is a Message; `str()` gives it in English, the UI in any language."""
+
+    def __init__(self, message: Message | str, **params: Any) -> None:
+        self.message = message if isinstance(message, Message) else Message(message, params)
+        super().__init__(str(self.message))
+
+
+@functools.cache
+def catalog(language: str) -> dict[str, str]:
+    """Every key and text of one language, from all `.po` files of its folder."""
+    texts: dict[str, str] = {}
+    for path in sorted((LOCALES_DIR / language).glob("*.po")):
+        with path.open("rb") as file:
+            for entry in read_po(file, locale=language):
+                if entry.id and entry.string:
+                    texts[str(entry.id)] = str(entry.string)
+    return texts
+
+
+def normalize_language(language: str | None) -> str | None:
+    """'ko-KR', 'ko_KR', 'KO' -> 'ko'; None for a language the app does not speak."""
+    if not language:
+        return None
+    code = language.strip().replace("_", "-").split("-")[0].lower()
+    return code if code in LANGUAGES else None
+
+
+def translate(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
+    """The text of a key in a language (English if that language lacks it), placeholders filled."""
+    language = normalize_language(language) or DEFAULT_LANGUAGE
+    template = catalog(language).get(key) or catalog(DEFAULT_LANGUAGE).get(key)
+    if template is None:
+        raise KeyError(f"no message '{key}' in the catalogs")
+    values = {k: v.render(language) if isinstance(v, Message) else v for k, v in params.items()}
+    return template.format(**values)

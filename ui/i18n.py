@@ -1,0 +1,62 @@
+"""The reader's language (URL, switch, browser) and the texts of the catalogs in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, Message, normalize_language, translate
+
+QUERY_KEY = "lang"
+SWITCH_KEY = "app_language"
+LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
+
+
+def browser_language() -> str | None:
+    """The first language the browser prefers, if the app speaks it."""
+    locale = getattr(st.context, "locale", None)
+    header = st.context.headers.get("Accept-Language", "") if st.context.headers else ""
+    for candidate in [locale, *header.split(",")]:
+        if candidate:
+            return normalize_language(candidate.split(";")[0])
+    return None
+
+
+def language() -> str:
+    """This session's language: the switch, else ?lang= in the URL, else the browser's, else English."""
+    chosen = st.session_state.get(SWITCH_KEY)
+    if chosen not in LANGUAGES:
+        chosen = (
+            normalize_language(st.query_params.get(QUERY_KEY))
+            or browser_language()
+            or DEFAULT_LANGUAGE
+        )
+        st.session_state[SWITCH_KEY] = chosen
+    if st.query_params.get(QUERY_KEY) != chosen:
+        st.query_params[QUERY_KEY] = chosen  # a refresh or a shared link keeps the language
+    return chosen
+
+
+def t(key: str, **params: Any) -> str:
+    """The text of a catalog key in this session's language."""
+    return translate(key, language(), **params)
+
+
+def tm(message: Message | Exception) -> str:
+    """A Message (or an error that carries one) in this session's language."""
+    message = getattr(message, "message", message)
+    return message.render(language()) if isinstance(message, Message) else str(message)
+
+
+def language_switch() -> None:
+    """English / 한국어 in the sidebar; the choice goes to the URL as ?lang=."""
+    language()
+    st.sidebar.segmented_control(
+        "Language / 언어",
+        LANGUAGES,
+        format_func=LANGUAGE_NAMES.__getitem__,
+        key=SWITCH_KEY,
+        required=True,
+        label_visibility="collapsed",
+    )
