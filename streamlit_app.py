@@ -3,10 +3,17 @@
 import streamlit as st
 
 from ui.i18n import language_switch, t
-from ui.runtime import keep_keras_state_between_runs
+from ui.runtime import (
+    keep_keras_state_between_runs,
+    load_tensorflow_in_background,
+    wait_for_tensorflow,
+)
 from ui.session import adopt_finished_job, owner_token
 from ui.sidebar import active_model_sidebar
 from ui.state import init_session_state
+
+# Pages whose script imports TensorFlow; the others draw at once on a fresh server.
+NEEDS_TENSORFLOW = {"build", "inspect", "train", "save", "evaluate"}
 
 keep_keras_state_between_runs()
 st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
@@ -33,6 +40,11 @@ navigation = st.navigation(
 sidebar = st.sidebar.empty()
 with sidebar.container():
     active_model_sidebar()
-navigation.run()
+if navigation.url_path in NEEDS_TENSORFLOW:
+    wait_for_tensorflow(t("loading.tensorflow"))
+try:
+    navigation.run()
+finally:
+    load_tensorflow_in_background()  # after the page is drawn: it never delays the first one
 with sidebar.container():
     active_model_sidebar()

@@ -5,7 +5,9 @@ server process's resident memory (VmRSS) from /proc.
 
 Run from the repository root: .venv/bin/python -m bench.memory
 Goals: resident memory after training the default preset <= 1.0 GB (a Community Cloud app);
-growth over 10 consecutive trainings <= 50 MB.
+the slope of a least-squares line over the 10 readings <= 1 MB per training (single readings
+swing by about 25 MB, so the slope says more than first against last); each extra idle session
+<= 5 MB.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from tests.browser.conftest import (
     go_to,
     start_app,
     start_training,
+    wait_for_app,
     wait_healthy,
 )
 
 DEFAULT_TITLE = "Recommended: small batch-normalised CNN"
 REPEATS = 10
+IDLE_SESSIONS = 5
 
 
 def rss_mb(pid: int) -> float:
@@ -35,6 +39,14 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS")
+
+
+def fitted_slope(readings: list[float]) -> float:
+    """MB per training: the slope of the least-squares line through (1, r1), (2, r2), ..."""
+    n = len(readings)
+    mean_x, mean_y = (n + 1) / 2, sum(readings) / n
+    covariance = sum((i + 1 - mean_x) * (r - mean_y) for i, r in enumerate(readings))
+    return covariance / sum((i + 1 - mean_x) ** 2 for i in range(n))
 
 
 def train(page, url: str, digits: str, epochs: int) -> None:
@@ -65,11 +77,19 @@ def main() -> None:
                 train(page, url, "1,000 (seconds)", 1)
                 sizes.append(rss_mb(server.pid))
                 print(f"after training {repeat + 1} more: {sizes[-1]:.0f} MB", flush=True)
+            before_sessions = rss_mb(server.pid)
+            idle = [browser.new_page() for _ in range(IDLE_SESSIONS)]
+            for other in idle:
+                other.goto(url)
+                wait_for_app(other)
+            per_session = (rss_mb(server.pid) - before_sessions) / IDLE_SESSIONS
             browser.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
     print(f"growth over {REPEATS} trainings: {sizes[-1] - after_default:+.0f} MB")
+    print(f"fitted slope: {fitted_slope(sizes):+.2f} MB per training (goal <= 1.0)")
+    print(f"each extra idle session (Data page, {IDLE_SESSIONS} opened): {per_session:+.1f} MB")
     print(f"resident memory after the default preset: {after_default / 1024:.2f} GB")
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
+from typing import TYPE_CHECKING
 
-from core.training import TrainingJob
+if TYPE_CHECKING:  # the job module imports TensorFlow; only a submitted job needs it
+    from core.training import TrainingJob
 
 
 class OwnerBusyError(RuntimeError):

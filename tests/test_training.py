@@ -11,13 +11,14 @@ import keras
 import numpy as np
 import pytest
 
-from core import training
 from core.build import build_model
 from core.data import load_mnist
 from core.presets import PRESETS
 from core.runs import RunStore
 from core.scheduler import OwnerBusyError, TrainingScheduler
-from core.training import TrainConfig, TrainingJob, seed_everything
+from core.training import TrainConfig, TrainingJob, keras_state, seed_everything
+from core.training import callbacks as training_callbacks
+from core.training import job as job_module
 
 TIMEOUT = 120  # seconds; a hanging job fails the test instead of blocking the suite
 
@@ -314,7 +315,7 @@ def test_a_diverging_loss_fails_clearly_and_frees_the_slot(store, mnist, lr):
 
 
 def test_nan_message_is_plain():
-    assert training._divergence_message(float("nan"), 1, 12) == (
+    assert training_callbacks.divergence_message(float("nan"), 1, 12) == (
         "The loss became NaN at epoch 1, batch 12: "
         "the learning rate is probably too high; try 0.001."
     )
@@ -383,7 +384,7 @@ def test_step_schedule_and_test_set_validation(store, mnist):
 
 def test_categorical_loss_object_gets_one_hot_labels(store, mnist):
     model = mlp(loss=keras.losses.CategoricalCrossentropy())
-    assert training.labels_kind(model) == "categorical_crossentropy"
+    assert keras_state.labels_kind(model) == "categorical_crossentropy"
     job = run_to_end(make_job(store, mnist, model=model))
     assert job.status == "finished", job.snapshot().message
 
@@ -399,7 +400,7 @@ def test_seeded_runs_are_reproducible(store, mnist):
 
 
 def test_batch_losses_stay_bounded(store, mnist, monkeypatch):
-    monkeypatch.setattr(training, "MAX_LOSS_POINTS", 8)
+    monkeypatch.setattr(job_module, "MAX_LOSS_POINTS", 8)
     first = run_to_end(make_job(store, mnist, epochs=1, batch_size=16))  # 63 batches
     assert 0 < len(first.snapshot().batch_losses) <= 8
     second = run_to_end(first.continue_training(2))

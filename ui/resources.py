@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -10,13 +11,26 @@ import streamlit as st
 from core.data import Mnist, load_mnist
 from core.runs import RunStore
 from core.scheduler import TrainingScheduler
+from ui.i18n import t
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@st.cache_resource(show_spinner="Loading MNIST…")
 def mnist() -> Mnist:
     """The 70,000 MNIST digits, verified by sha256; never mutate (the arrays are read-only)."""
+    if _mnist_loaded.is_set():
+        return _cached_mnist()
+    with st.spinner(t("loading.mnist")):
+        data = _cached_mnist()
+    _mnist_loaded.set()
+    return data
+
+
+_mnist_loaded = threading.Event()  # a spinner only until the first load: it costs an element
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_mnist() -> Mnist:
     return load_mnist()
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from core.runs import InvalidIdError, check_id, new_owner_token
 from core.spec import NetworkSpec
-from core.training import TrainingJob
 from ui.resources import scheduler
 from ui.state import ActiveModel, Keys, set_active_model
+
+if TYPE_CHECKING:  # the job module imports TensorFlow; only a submitted job needs it
+    from core.training import TrainingJob
 
 QUERY_KEY = "session"
 

@@ -1,22 +1,17 @@
-"""Training in a background thread: config, live progress, stop, continue, and the saved run."""
+"""The training job: trains a compiled model in a background thread and saves the run."""
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
-import gc
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import keras
-from tensorflow.python.framework import ops as tf_ops
 
 from core.data import (
     IMAGE_SIZE,
@@ -34,295 +29,21 @@ from core.runs import (
     SPEC_FILE,
     write_json_atomic,
 )
+from core.training.callbacks import CosineDecayPerBatch, ProgressCallback
+from core.training.config import TrainConfig
+from core.training.keras_state import (
+    build_training_state,
+    canonical_metric,
+    compiled_learning_rate,
+    forget_trace_gradients,
+    labels_kind,
+    release_freed_memory,
+    seed_everything,
+)
+from core.training.progress import ACTIVE_STATUSES, Progress, Status, Summary
 
-Validation = Literal["split", "test", "none"]
-Monitor = Literal["val_loss", "val_accuracy", "loss", "accuracy"]
-LrSchedule = Literal["none", "reduce_on_plateau", "step", "cosine"]
-Status = Literal["queued", "running", "stopping", "finished", "stopped", "failed"]
-
-VALIDATIONS = ("split", "test", "none")
-MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
-LR_SCHEDULES = ("none", "reduce_on_plateau", "step", "cosine")
-ACTIVE_STATUSES = ("queued", "running", "stopping")
 MAX_LOSS_POINTS = 2000  # per-batch loss points kept per job (older ones are merged pairwise)
-# Cross-entropy of clipped probabilities stays below ~16; far above means training diverged.
-DIVERGED_LOSS = 1e4
 EVAL_BATCH_SIZE = 500  # digits per batch when validating and testing
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train: everything `model.fit` and its callbacks need."""
-
-    epochs: int = 5  # epochs in this job (a continuation adds this many)
-    batch_size: int = 32  # digits per gradient step
-    validation: Validation = "split"  # "split": hold out the end of the training digits;
-    # "test": validate on the 10k test set; "none": no validation (fastest)
-    validation_split: float = 0.1  # fraction held out when validation == "split"
-    shuffle: bool = True  # reshuffle the training digits every epoch
-    seed: int | None = None  # set: Keras, NumPy and Python RNGs are seeded (reproducible runs)
-    subset_size: int | None = None  # first N training digits (None: all 60k)
-    early_stopping: bool = False  # stop when the monitored metric stops improving
-    early_stopping_monitor: Monitor = "val_loss"
-    early_stopping_patience: int = 2  # epochs without improvement before stopping
-    restore_best_weights: bool = True  # early stopping ends with the best epoch's weights
-    checkpoint_best: bool = False  # keep best.weights.h5 of the best epoch (ModelCheckpoint)
-    checkpoint_monitor: Monitor = "val_accuracy"
-    lr_schedule: LrSchedule = "none"  # how the learning rate changes while training
-    plateau_factor: float = 0.5  # reduce_on_plateau: multiply the lr by this ...
-    plateau_patience: int = 1  # ... after this many epochs without val_loss (or loss) improving
-    step_every: int = 2  # step: multiply the lr by step_factor every step_every epochs
-    step_factor: float = 0.5
-    # cosine: decays from the compiled learning rate to ~0 over this job's batches
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for spec.json."""
-        return dataclasses.asdict(self)
-
-    def check(self) -> None:
-        """Raise ValueError with a plain message if the settings cannot work together."""
-        if self.epochs < 1:
-            raise ValueError("Train for at least 1 epoch.")
-        if self.batch_size < 1:
-            raise ValueError("The batch size must be at least 1.")
-        if self.validation not in VALIDATIONS:
-            raise ValueError(f"Validation must be one of {VALIDATIONS}, not {self.validation!r}.")
-        if self.validation == "split" and not 0 < self.validation_split < 1:
-            raise ValueError("The validation split must be between 0 and 1 (e.g. 0.1).")
-        if self.subset_size is not None and self.subset_size < 1:
-            raise ValueError("Use at least 1 training digit.")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"Unknown learning-rate schedule {self.lr_schedule!r}.")
-        if self.lr_schedule == "step" and (self.step_every < 1 or self.step_factor <= 0):
-            raise ValueError("The step schedule needs step_every >= 1 and a factor above 0.")
-        if self.lr_schedule == "reduce_on_plateau" and not 0 < self.plateau_factor < 1:
-            raise ValueError("The plateau factor must be between 0 and 1 (e.g. 0.5).")
-        for used, monitor, what in (
-            (self.early_stopping, self.early_stopping_monitor, "Early stopping"),
-            (self.checkpoint_best, self.checkpoint_monitor, "Keeping the best weights"),
-        ):
-            if not used:
-                continue
-            if monitor not in MONITORS:
-                raise ValueError(f"{what} cannot watch {monitor!r}; use one of {MONITORS}.")
-            if monitor.startswith("val_") and self.validation == "none":
-                raise ValueError(
-                    f"{what} watches {monitor}, but there is no validation data: "
-                    f"choose a validation split or the test set, or watch {monitor[4:]} instead."
-                )
-
-
-def seed_everything(seed: int | None) -> None:
-    """Seed Python, NumPy and Keras RNGs (process-wide) so that a run can be repeated."""
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-
-
-def loss_name(model: keras.Model) -> str:
-    """Name of the compiled loss, e.g. 'sparse_categorical_crossentropy'."""
-    loss = model.loss
-    if isinstance(loss, str):
-        name = loss
-    elif isinstance(loss, keras.losses.Loss):
-        name = loss.name
-    else:
-        name = getattr(loss, "__name__", str(loss))
-    return str(name).lower()
-
-
-def labels_kind(model: keras.Model) -> str:
-    """The loss name labels_for_loss needs: integer labels only for the sparse losses."""
-    return (
-        "sparse_categorical_crossentropy"
-        if "sparse" in loss_name(model)
-        else ("categorical_crossentropy")
-    )
-
-
-def _canonical_metric(key: str) -> str:
-    # Models compiled by others may log 'acc' or 'sparse_categorical_accuracy'.
-    prefix = "val_" if key.startswith("val_") else ""
-    base = key[len(prefix) :]
-    if base in ("acc", "sparse_categorical_accuracy", "categorical_accuracy"):
-        base = "accuracy"
-    return prefix + base
-
-
-def _compiled_learning_rate(model: keras.Model) -> float | None:
-    """The optimizer's learning rate, or None if it is itself a schedule."""
-    value = model.optimizer.get_config().get("learning_rate")
-    return float(value) if isinstance(value, (int, float)) else None
-
-
-def build_training_state(model: keras.Model, x: Any, y: Any) -> None:
-    """Create the optimizer's and the metrics' variables now, outside `fit`'s traced step.
-
-    Created inside it, TensorFlow keeps their initialisation branches as functions it never frees
-    (about 10 MB for each new CNN; clear_session does not help), so a server that trains model
-    after model would grow without bound.
-    """
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
-    model.compute_metrics(x, y, model(x), sample_weight=None)
-    model.reset_metrics()
-
-
-def release_freed_memory() -> None:
-    """Collect garbage and hand the heap pages freed by a training back to the system.
-
-    Without it glibc keeps them for reuse, and a server that trains model after model showed a
-    resident size growing by about 6 MB per training (4 MB with it; bench/memory.py).
-    """
-    gc.collect()
-    with suppress(OSError, AttributeError):  # not glibc: freed memory is reused, not returned
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-@contextmanager
-def forget_trace_gradients() -> Iterator[None]:
-    """Drop the gradient functions that tracing `fit` registers in TensorFlow for good.
-
-    Keras sums the gradients through tf.distribute's all_reduce, a @custom_gradient: each trace
-    registers a global gradient function (never removed) that keeps the whole traced training graph
-    alive, about 6 MB for each new model. Nothing ever differentiates through that op after fit.
-    """
-    registry = tf_ops._gradient_registry._registry
-    before = set(registry)
-    try:
-        yield
-    finally:
-        for name in set(registry) - before:
-            if name.startswith("CustomGradient-"):
-                registry.pop(name, None)
-
-
-class CosineDecayPerBatch(keras.callbacks.Callback):
-    """Cosine learning-rate decay from base_lr to ~0 over total_steps, updated every batch."""
-
-    def __init__(self, base_lr: float, total_steps: int, on_change: Callable[[float], None]):
-        super().__init__()
-        self.base_lr = base_lr
-        self.total_steps = max(1, total_steps)
-        self.on_change = on_change
-        self._step = 0
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self._step = 0
-
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        progress = min(self._step, self.total_steps) / self.total_steps
-        lr = 0.5 * self.base_lr * (1 + math.cos(math.pi * progress))
-        # Assigning the optimizer's lr variable changes no graph: no retracing.
-        self.model.optimizer.learning_rate = lr
-        self.on_change(lr)
-        self._step += 1
-
-
-@dataclass(frozen=True)
-class Summary:
-    """How a job ended: final and best metrics, test-set results, timings."""
-
-    final: dict[str, float]  # metrics of the last epoch
-    best: dict[str, float]  # metrics of the best epoch
-    best_epoch: int | None  # 1-based, over the whole history
-    best_monitor: str | None  # which metric chose the best epoch
-    test_loss: float | None  # of the resulting model on the 10k test set
-    test_accuracy: float | None
-    wall_seconds: float  # from start to saved run
-    train_seconds: float  # inside model.fit
-    stopped_early: bool  # EarlyStopping ended it
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for metrics.json."""
-        return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """An immutable snapshot of a job, cheap enough to take every second."""
-
-    status: Status
-    queue_position: int | None  # 1 = next to start; None unless queued
-    message: str  # failure text (or why it stopped); empty otherwise
-    phase: str  # "waiting", "preparing", "training", "evaluating", "saving", "done"
-    epoch: int  # 1-based epoch in progress (0 before the first)
-    epochs: int  # last epoch of this job (includes epochs of earlier jobs on the model)
-    initial_epoch: int  # epochs done before this job (continue training)
-    batch: int  # batches done in the current epoch
-    batches_per_epoch: int
-    samples_seen: int  # by this job
-    samples_per_second: float | None  # over the current epoch
-    seconds_elapsed: float  # since the job started running
-    seconds_left: float | None  # estimate for the training part
-    learning_rate: float | None
-    history: MappingProxyType  # metric name -> tuple of per-epoch values (whole model history)
-    batch_losses: tuple[tuple[int, float], ...]  # (global batch number, mean loss since last)
-    summary: Summary | None
-    run_dir: str
-
-    @property
-    def active(self) -> bool:
-        """Queued, running or stopping."""
-        return self.status in ACTIVE_STATUSES
-
-
-def _divergence_message(loss: float, epoch: int, batch: int) -> str:
-    """Plain words for a loss that blew up."""
-    what = "became NaN" if math.isnan(loss) else f"exploded ({loss:.3g})"
-    return (
-        f"The loss {what} at epoch {epoch}, batch {batch}: "
-        "the learning rate is probably too high; try 0.001."
-    )
-
-
-class _ProgressCallback(keras.callbacks.Callback):
-    """Publishes a few Python numbers per batch; all heavier work happens in snapshot()."""
-
-    def __init__(self, job: TrainingJob) -> None:
-        super().__init__()
-        self.job = job
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self.job._train_t0 = time.perf_counter()
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        job = self.job
-        job._lr = float(self.model.optimizer.learning_rate)  # once per epoch, not per batch
-        job._window = (0, 0, 0.0)
-        job._tick = (epoch + 1, 0, time.perf_counter())
-        job._epoch_t0 = job._tick[2]
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        job = self.job
-        # Keras has already turned logs into Python floats (our callback makes dispatch sync).
-        loss = logs["loss"] if logs else float("nan")
-        epoch = job._tick[0]
-        done = batch + 1
-        job._tick = (epoch, done, time.perf_counter())  # one atomic replace per batch
-        if job._first_batch_at is None:
-            job._first_batch_at = time.time()
-        if not loss < DIVERGED_LOSS:  # also true for NaN
-            job._fail_message = _divergence_message(loss, epoch, done)
-            self.model.stop_training = True
-            return
-        job._record_loss(epoch, done, loss)
-        if job._stop_event.is_set():
-            self.model.stop_training = True
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        job = self.job
-        job._flush_window()
-        logs = dict(logs or {})
-        logs.setdefault("learning_rate", job._lr)
-        logs["epoch_seconds"] = time.perf_counter() - job._epoch_t0  # for throughput benches
-        with job._lock:
-            for key, value in logs.items():
-                key = _canonical_metric(key)
-                column = job._history.setdefault(key, [float("nan")] * job._epochs_done)
-                column.append(float(value))
-            job._epochs_done += 1
-            for column in job._history.values():  # keys that appeared late stay aligned
-                column.extend([float("nan")] * (job._epochs_done - len(column)))
 
 
 class TrainingJob:
@@ -354,7 +75,7 @@ class TrainingJob:
         self.n_train = self._train_count()
         self.batches_per_epoch = math.ceil(self.n_train / config.batch_size)
         self.initial_epoch = _previous._epochs_done if _previous else 0
-        self.base_lr = _previous.base_lr if _previous else _compiled_learning_rate(model)
+        self.base_lr = _previous.base_lr if _previous else compiled_learning_rate(model)
         self.created = _previous.created if _previous else time.strftime("%Y-%m-%dT%H:%M:%S")
 
         self._first_batch_at: float | None = None  # wall clock, to time the start of a job
@@ -625,7 +346,7 @@ class TrainingJob:
                 )
             )
         # Last of ours: it reads the lr after a scheduler set it for the epoch.
-        return [*cbs, _ProgressCallback(self), *self.extra_callbacks]
+        return [*cbs, ProgressCallback(self), *self.extra_callbacks]
 
     def _set_lr(self, lr: float) -> None:
         self._lr = lr
@@ -678,7 +399,7 @@ class TrainingJob:
                 best = {k: v[index] for k, v in history.items() if len(v) > index}
                 if self.config.checkpoint_best and monitor == self.config.checkpoint_monitor:
                     self._best_value = value
-        test = {_canonical_metric(k): float(v) for k, v in (test or {}).items()}
+        test = {canonical_metric(k): float(v) for k, v in (test or {}).items()}
         early = getattr(self, "_early", None)
         return Summary(
             final=final,

@@ -1,0 +1,72 @@
+"""The first visit of a fresh server: how long until the first heading shows in real Chromium.
+
+For each round: start a new app server, wait until it answers its health check, then open the
+app in headless Chromium (launched beforehand, so its own start is not counted) and time the first
+heading of the Data page; then, on another fresh server, open Build first and time the loading
+sentence and the heading that follows once TensorFlow is imported.
+
+Run from the repository root: .venv/bin/python -m bench.first_visit [rounds, default 2]
+Goal: the first heading within 2 s of the first visit.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, wait_healthy
+
+GOAL_SECONDS = 2.0
+LOADING_TEXT = "Loading TensorFlow"
+
+
+def fresh_server_visit(page: Page, path: str, wait_for: list[str]) -> list[float]:
+    """Start a server, open path, and return the seconds until each selector became visible."""
+    port = free_port()
+    server = start_app(port, Path(tempfile.mkdtemp(prefix="bench-first-visit-")) / "runs")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url)
+        t0 = time.perf_counter()
+        page.goto(f"{url}/{path}", wait_until="commit")
+        seconds = []
+        for selector in wait_for:
+            page.wait_for_selector(selector, state="visible", timeout=120_000)
+            seconds.append(time.perf_counter() - t0)
+        return seconds
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    firsts = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for round_ in range(1, rounds + 1):
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            (heading,) = fresh_server_visit(page, "", ["h1"])
+            firsts.append(heading)
+            page.context.close()
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            loading, build = fresh_server_visit(page, "build", [f"text={LOADING_TEXT}", "h1"])
+            page.context.close()
+            print(
+                f"round {round_}: Data heading {heading:.2f} s; Build first: loading sentence "
+                f"{loading:.2f} s, heading {build:.2f} s",
+                flush=True,
+            )
+        browser.close()
+    print(
+        f"first heading: median {sorted(firsts)[len(firsts) // 2]:.2f} s, max {max(firsts):.2f} s"
+    )
+    print(f"goal {GOAL_SECONDS:.1f} s: {'met' if max(firsts) <= GOAL_SECONDS else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Keras callbacks of a training job: per-batch cosine decay and the live-progress publisher."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import keras
+
+from core.training.keras_state import canonical_metric
+
+if TYPE_CHECKING:
+    from core.training.job import TrainingJob
+
+# Cross-entropy of clipped probabilities stays below ~16; far above means training diverged.
+DIVERGED_LOSS = 1e4
+
+
+class CosineDecayPerBatch(keras.callbacks.Callback):
+    """Cosine learning-rate decay from base_lr to ~0 over total_steps, updated every batch."""
+
+    def __init__(self, base_lr: float, total_steps: int, on_change: Callable[[float], None]):
+        super().__init__()
+        self.base_lr = base_lr
+        self.total_steps = max(1, total_steps)
+        self.on_change = on_change
+        self._step = 0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._step = 0
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        progress = min(self._step, self.total_steps) / self.total_steps
+        lr = 0.5 * self.base_lr * (1 + math.cos(math.pi * progress))
+        # Assigning the optimizer's lr variable changes no graph: no retracing.
+        self.model.optimizer.learning_rate = lr
+        self.on_change(lr)
+        self._step += 1
+
+
+def divergence_message(loss: float, epoch: int, batch: int) -> str:
+    """Plain words for a loss that blew up."""
+    what = "became NaN" if math.isnan(loss) else f"exploded ({loss:.3g})"
+    return (
+        f"The loss {what} at epoch {epoch}, batch {batch}: "
+        "the learning rate is probably too high; try 0.001."
+    )
+
+
+class ProgressCallback(keras.callbacks.Callback):
+    """Publishes a few Python numbers per batch; all heavier work happens in snapshot()."""
+
+    def __init__(self, job: TrainingJob) -> None:
+        super().__init__()
+        self.job = job
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.job._train_t0 = time.perf_counter()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        job = self.job
+        job._lr = float(self.model.optimizer.learning_rate)  # once per epoch, not per batch
+        job._window = (0, 0, 0.0)
+        job._tick = (epoch + 1, 0, time.perf_counter())
+        job._epoch_t0 = job._tick[2]
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        job = self.job
+        # Keras has already turned logs into Python floats (our callback makes dispatch sync).
+        loss = logs["loss"] if logs else float("nan")
+        epoch = job._tick[0]
+        done = batch + 1
+        job._tick = (epoch, done, time.perf_counter())  # one atomic replace per batch
+        if job._first_batch_at is None:
+            job._first_batch_at = time.time()
+        if not loss < DIVERGED_LOSS:  # also true for NaN
+            job._fail_message = divergence_message(loss, epoch, done)
+            self.model.stop_training = True
+            return
+        job._record_loss(epoch, done, loss)
+        if job._stop_event.is_set():
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        job = self.job
+        job._flush_window()
+        logs = dict(logs or {})
+        logs.setdefault("learning_rate", job._lr)
+        logs["epoch_seconds"] = time.perf_counter() - job._epoch_t0  # for throughput benches
+        with job._lock:
+            for key, value in logs.items():
+                key = canonical_metric(key)
+                column = job._history.setdefault(key, [float("nan")] * job._epochs_done)
+                column.append(float(value))
+            job._epochs_done += 1
+            for column in job._history.values():  # keys that appeared late stay aligned
+                column.extend([float("nan")] * (job._epochs_done - len(column)))
