@@ -8,7 +8,7 @@ from ui.runtime import (
     load_tensorflow_in_background,
     wait_for_tensorflow,
 )
-from ui.session import adopt_finished_job, owner_token
+from ui.session import adopt_finished_job, nickname_input, owner_token
 from ui.sidebar import active_model_sidebar
 from ui.state import init_session_state
 
@@ -21,6 +21,7 @@ init_session_state()
 owner_token()  # keep ?session=... in the URL so that a refresh finds this session's runs
 adopt_finished_job()
 language_switch()
+nickname_input()  # asked once; kept in ?name=... and beside the session's runs for the teacher
 
 navigation = st.navigation(
     [
@@ -33,6 +34,7 @@ navigation = st.navigation(
         st.Page("app_pages/evaluate.py", title=t("nav.evaluate"), icon=":material/fact_check:"),
         st.Page("app_pages/mistakes.py", title=t("nav.mistakes"), icon=":material/error:"),
         st.Page("app_pages/draw.py", title=t("nav.draw"), icon=":material/draw:"),
+        st.Page("app_pages/class_view.py", title=t("nav.class"), icon=":material/groups:"),
     ]
 )
 # The sidebar is drawn before the page (it stays if the page stops early with st.stop) and again

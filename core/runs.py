@@ -8,9 +8,12 @@ import re
 import secrets
 import shutil
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from core.i18n import MessageError, msg
 
 if TYPE_CHECKING:
     import keras
@@ -20,9 +23,15 @@ HISTORY_FILE = "history.json"  # per-epoch metrics and sampled batch losses
 METRICS_FILE = "metrics.json"  # status, message and summary, written when a run ends
 MODEL_FILE = "model.keras"  # the whole model (architecture, weights, optimizer state)
 BEST_WEIGHTS_FILE = "best.weights.h5"  # weights of the best epoch (ModelCheckpoint)
+PROFILE_FILE = "profile.json"  # in an owner's folder: the nickname the learner chose
+NICKNAME_MAX = 24  # characters; fits a column of the class board
 
 # Owner tokens and run ids come from URL query parameters: only this alphabet may reach a path.
 _ID_RE = re.compile(r"[a-z0-9-]{1,64}")
+# What new_owner_token makes: a URL may only bring back a token of this shape, never a guessable one.
+_TOKEN_RE = re.compile(r"[0-9a-f]{16}")
+# Nicknames: letters of any script, digits, spaces and a little punctuation; nothing that renders.
+_NICKNAME_PUNCTUATION = frozenset(" -_.'")
 
 
 class InvalidIdError(ValueError):
@@ -41,6 +50,29 @@ def new_owner_token() -> str:
     return secrets.token_hex(8)
 
 
+def is_owner_token(value: object) -> bool:
+    """True for a string shaped like new_owner_token's (16 hex digits, 64 random bits)."""
+    return isinstance(value, str) and _TOKEN_RE.fullmatch(value) is not None
+
+
+class NicknameError(MessageError):
+    """A nickname that is empty, too long or has characters a nickname may not have."""
+
+
+def check_nickname(value: object) -> str:
+    """The nickname tidied (NFC, single spaces), or NicknameError saying what is wrong."""
+    if not isinstance(value, str):
+        raise NicknameError(msg("class.nickname_empty"))
+    text = " ".join(unicodedata.normalize("NFC", value).split())
+    if not text:
+        raise NicknameError(msg("class.nickname_empty"))
+    if len(text) > NICKNAME_MAX:
+        raise NicknameError(msg("class.nickname_too_long", limit=NICKNAME_MAX))
+    if not all(ch.isalnum() or ch in _NICKNAME_PUNCTUATION for ch in text):
+        raise NicknameError(msg("class.nickname_characters"))
+    return text
+
+
 def new_run_id() -> str:
     """A run id that sorts by creation time, e.g. 20261122-101530-ab12."""
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
@@ -55,9 +87,10 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -82,6 +115,7 @@ class RunRecord:
     path: Path = field(repr=False)
     has_model: bool = False  # model.keras exists
     has_best_weights: bool = False  # best.weights.h5 exists
+    train_seconds: float | None = None  # inside model.fit, of the run's latest job
 
 
 class RunStore:
@@ -146,6 +180,29 @@ class RunStore:
         path = self.run_dir(owner, run_id) / BEST_WEIGHTS_FILE
         return path if path.exists() else None
 
+    def owners(self) -> list[str]:
+        """Every owner with a folder here (for the teacher's class board, never for a learner)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.root.iterdir() if p.is_dir() and _ID_RE.fullmatch(p.name)
+        )
+
+    def save_nickname(self, owner: str, nickname: str) -> str:
+        """Keep the owner's nickname beside their runs; returns it tidied (NicknameError if bad)."""
+        nickname = check_nickname(nickname)
+        base = self.owner_dir(owner)
+        base.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(base / PROFILE_FILE, {"nickname": nickname})
+        return nickname
+
+    def nickname(self, owner: str) -> str | None:
+        """The owner's nickname, or None if they chose none (or the file is damaged)."""
+        try:
+            return check_nickname(_read_json(self.owner_dir(owner) / PROFILE_FILE).get("nickname"))
+        except NicknameError:
+            return None
+
     def delete_run(self, owner: str, run_id: str) -> None:
         """Remove a run's folder."""
         path = self.run_dir(owner, run_id)
@@ -179,4 +236,5 @@ def _read_record(path: Path) -> RunRecord:
         path=path,
         has_model=(path / MODEL_FILE).exists(),
         has_best_weights=(path / BEST_WEIGHTS_FILE).exists(),
+        train_seconds=metrics.get("train_seconds"),
     )

@@ -1,4 +1,4 @@
-"""The session's owner token (kept in the URL) and its training job, across pages and refreshes."""
+"""The session's owner token and nickname (kept in the URL) and its job, across pages and refreshes."""
 
 from __future__ import annotations
 
@@ -6,24 +6,30 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from core.runs import InvalidIdError, check_id, new_owner_token
+from core.runs import NICKNAME_MAX, NicknameError, RunRecord, is_owner_token, new_owner_token
 from core.spec import NetworkSpec
-from ui.resources import scheduler
+from ui.i18n import t, tm
+from ui.resources import run_store, scheduler
 from ui.state import ActiveModel, Keys, set_active_model
 
 if TYPE_CHECKING:  # the job module imports TensorFlow; only a submitted job needs it
     from core.training import TrainingJob
 
 QUERY_KEY = "session"
+NAME_QUERY_KEY = "name"
+NICKNAME = "session_nickname_saved"  # the session's valid nickname (or None)
+NICKNAME_INPUT = "session_nickname"  # the sidebar's text input
+NICKNAME_ERROR = "session_nickname_error"  # why the last nickname typed was refused
 
 
 def owner_token() -> str:
     """This browser session's token; a refresh finds it again in the URL (?session=...)."""
     token = st.session_state.get(Keys.OWNER)
     if token is None:
-        try:
-            token = check_id(st.query_params.get(QUERY_KEY, ""), "session token")
-        except InvalidIdError:
+        # Only a token this app could have made comes back from the URL: a short or chosen one
+        # could be guessed by another learner.
+        token = st.query_params.get(QUERY_KEY, "")
+        if not is_owner_token(token):
             token = new_owner_token()
         st.session_state[Keys.OWNER] = token
     if st.query_params.get(QUERY_KEY) != token:
@@ -59,3 +65,61 @@ def adopt_finished_job() -> None:
             test_accuracy=summary.test_accuracy if summary else None,
         )
     )
+
+
+def nickname() -> str | None:
+    """The nickname this session chose; on its first run, the one in the URL (?name=...)."""
+    if NICKNAME not in st.session_state:
+        try:
+            saved = run_store().save_nickname(owner_token(), st.query_params.get(NAME_QUERY_KEY))
+        except NicknameError:
+            saved = None
+        st.session_state[NICKNAME] = saved
+        st.session_state[NICKNAME_INPUT] = saved or ""
+    return st.session_state[NICKNAME]
+
+
+def _nickname_typed() -> None:
+    typed = st.session_state[NICKNAME_INPUT]
+    try:
+        saved = run_store().save_nickname(owner_token(), typed)
+    except NicknameError as error:
+        st.session_state[NICKNAME_ERROR] = error  # the box keeps what was typed, to be corrected
+        return
+    st.session_state[NICKNAME_ERROR] = None
+    st.session_state[NICKNAME] = saved
+    st.session_state[NICKNAME_INPUT] = saved
+
+
+def nickname_input() -> str | None:
+    """A one-line nickname box in the sidebar; the name goes to the URL and beside the runs."""
+    nickname()
+    st.sidebar.text_input(
+        t("class.nickname_label"),
+        key=NICKNAME_INPUT,
+        max_chars=NICKNAME_MAX,
+        placeholder=t("class.nickname_placeholder"),
+        help=t("class.nickname_help"),
+        on_change=_nickname_typed,
+    )
+    error = st.session_state.get(NICKNAME_ERROR)
+    if error is not None:
+        st.sidebar.error(tm(error))
+    name = st.session_state[NICKNAME]
+    if name and st.query_params.get(NAME_QUERY_KEY) != name:
+        st.query_params[NAME_QUERY_KEY] = name  # a refresh or a bookmark keeps the nickname
+    return name
+
+
+def activate_run(owner: str, run: RunRecord, name: str | None = None) -> ActiveModel:
+    """Load a saved run's model and make it this session's active model."""
+    spec = NetworkSpec.from_dict(run.spec) if run.spec else None
+    active = ActiveModel(
+        run_store().load_model(owner, run.run_id),
+        name or run.name,
+        "trained",
+        spec=spec,
+        test_accuracy=run.test_accuracy,
+    )
+    set_active_model(active)
+    return active
