@@ -43,8 +43,9 @@ def lesson_label(key: str) -> str:
     )
 
 
+labels = {key: lesson_label(key) for key in LESSONS_BY_KEY}  # worked out once per run
 choice = st.selectbox(
-    t("lessons.choose"), list(LESSONS_BY_KEY), format_func=lesson_label, key="lessons_choice"
+    t("lessons.choose"), list(labels), format_func=labels.__getitem__, key="lessons_choice"
 )
 lesson = LESSONS_BY_KEY[choice]
 done = steps_done(lesson)

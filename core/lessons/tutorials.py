@@ -145,7 +145,7 @@ model = load_model('mnist_mlp_model.h5')
                 "mistakes",
                 """
 xhat_idx = np.random.choice(x_test.shape[0], 5)
-yhat = np.argmax(model.predict(x_test[xhat_idx]), axis=1)  # predict_classes in Keras 2
+yhat = np.argmax(model.predict(x_test[xhat_idx]), axis=1)
 """,
                 predicted,
                 note=True,
@@ -329,9 +329,9 @@ model.fit(train_images, train_labels, epochs=10,
                 "evaluate",
                 """
 model = create_model()
-loss, acc = model.evaluate(test_images, test_labels, verbose=2)  # untrained
+loss, acc = model.evaluate(test_images, test_labels, verbose=2)
 model.load_weights(checkpoint_path)
-loss, acc = model.evaluate(test_images, test_labels, verbose=2)  # restored
+loss, acc = model.evaluate(test_images, test_labels, verbose=2)
 """,
                 untrained_vs_restored("weights", CHECKPOINT_RESTORED, 0.03, _is_mlp),
                 untrained=CHECKPOINT_UNTRAINED,
@@ -390,9 +390,9 @@ model.evaluate(test_dataset)
                 "evaluate",
                 """
 new_model1 = create_model()
-new_model1.evaluate(val_dataset)  # untrained
+new_model1.evaluate(val_dataset)
 new_model1.load_weights(weight_path)
-new_model1.evaluate(val_dataset)  # restored
+new_model1.evaluate(val_dataset)
 """,
                 untrained_vs_restored("keras|h5|json+weights|weights", CNN_TEST, 0.005, _is_cnn),
                 first=CNN_UNTRAINED[0],
