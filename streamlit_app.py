@@ -26,6 +26,7 @@ nickname_input()  # asked once; kept in ?name=... and beside the session's runs 
 navigation = st.navigation(
     [
         st.Page("app_pages/data.py", title=t("nav.data"), icon=":material/dataset:", default=True),
+        st.Page("app_pages/lessons.py", title=t("nav.lessons"), icon=":material/school:"),
         st.Page("app_pages/build.py", title=t("nav.build"), icon=":material/construction:"),
         st.Page("app_pages/inspect.py", title=t("nav.inspect"), icon=":material/account_tree:"),
         st.Page("app_pages/train.py", title=t("nav.train"), icon=":material/model_training:"),

@@ -6,6 +6,7 @@ from core.evaluate import rank_reports
 from core.inspector import MAX_UPLOAD_MB
 from core.mistakes import random_sample
 from ui.charts import confusion_heatmap
+from ui.lesson_progress import record_evaluations
 from ui.resources import mnist
 from ui.state import ActiveModel, active_model, init_session_state, set_active_model
 from ui.uploads import evaluate_uploads
@@ -47,6 +48,7 @@ results = evaluate_uploads(files, active.model if weights_only and active else N
 for refused in (r for r in results if r.refusal):
     st.error(refused.refusal, icon=":material/gpp_bad:")
 evaluated = [r for r in results if r.report is not None]
+record_evaluations(evaluated)
 if not evaluated:
     st.stop()
 

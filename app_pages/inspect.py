@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.summary import graph_dot, summarize
+from ui.lesson_progress import record_event
 from ui.state import init_session_state, require_active_model
 
 init_session_state()
@@ -13,6 +14,7 @@ st.title("Inspect the model")
 active = require_active_model()
 model = active.model
 summary = summarize(model)
+record_event("inspected")  # the Lessons tick off reading the summary
 
 st.markdown(f"**{active.name}** · input {summary.input_shape}")
 total, trainable, non_trainable = st.columns(3)

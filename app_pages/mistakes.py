@@ -17,6 +17,7 @@ from core.mistakes import (
     sort_mistakes,
 )
 from ui.charts import probability_bars
+from ui.lesson_progress import record_event
 from ui.predictions import test_probabilities
 from ui.resources import mnist
 from ui.state import init_session_state, require_active_model
@@ -136,3 +137,4 @@ with random_tab:
     )
     correct = int(np.sum(data.y_test[sample] == predicted[sample]))
     st.caption(f"{correct} of {len(sample)} right.")
+record_event("mistakes_viewed", mistakes=len(mistakes), right=correct, shown=len(sample))

@@ -5,6 +5,7 @@ import streamlit as st
 from core.codegen import to_python
 from core.persist import download_filename, load_instructions, model_to_bytes
 from core.runs import BEST_WEIGHTS_FILE
+from ui.lesson_progress import record_event
 from ui.session import current_job
 from ui.state import init_session_state, require_active_model
 
@@ -40,7 +41,9 @@ for fmt, (label, help_text) in FORMATS.items():
             data=lambda fmt=fmt: model_to_bytes(active.model, fmt),
             file_name=file_name,
             key=f"save_{fmt}",
-            on_click="ignore",
+            on_click=record_event,
+            args=(f"download_{fmt}",),
+            kwargs={"file": file_name},
             icon=":material/download:",
         )
         text_col.caption(help_text)
@@ -72,7 +75,9 @@ with st.container(border=True):
             data=best.read_bytes(),
             file_name=best_name,
             key="save_best",
-            on_click="ignore",
+            on_click=record_event,
+            args=("download_best",),
+            kwargs={"file": best_name},
             icon=":material/download:",
         )
         text_col.caption("The weights of the best epoch (ModelCheckpoint with save_best_only).")

@@ -1,0 +1,108 @@
+"""AppTest tests of the Lessons page: both languages, steps ticking off, progress after a refresh."""
+
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.i18n import translate
+from core.lessons import LESSONS
+from core.persist import model_to_bytes
+from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
+from ui.state import Keys
+
+
+def session(language: str = "en", token: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["lang"] = language
+    if token:
+        at.query_params["session"] = token
+    at.run()
+    return at
+
+
+def step_line(at: AppTest, step_key: str, language: str = "en") -> str:
+    """The heading line of a step: its status mark, number, title and status word."""
+    title = translate(f"lessons.{step_key}.title", language)
+    lines = [m.value for m in at.markdown if f". {title}**" in m.value]
+    assert len(lines) == 1, (title, lines)
+    return lines[0]
+
+
+def build_preset(at: AppTest, preset: str) -> AppTest:
+    at = open_page("build", at)
+    by_key(at.selectbox, "build_preset_choice").select(preset).run()
+    by_key(at.button, "build_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_every_lesson_renders_in_both_languages(language):
+    at = open_page("lessons", session(language))
+    assert at.title[0].value == translate("lessons.title", language)
+    for lesson in LESSONS:
+        by_key(at.selectbox, "lessons_choice").select(lesson.key).run()
+        assert not at.exception, [e.value for e in at.exception]
+        shown = texts(at)
+        assert translate(f"lessons.{lesson.key}.differ", language) in shown
+        for step in lesson.steps:
+            assert "· " + translate("lessons.status.todo", language) in step_line(
+                at, step.key, language
+            )
+        assert len(at.code) == len(lesson.steps)
+        assert len(at.get("page_link")) == len(lesson.steps)
+    if language == "ko":
+        english = translate(f"lessons.{LESSONS[-1].key}.intro", "en")
+        assert english not in texts(at)
+        assert "단계 중" in at.get("progress")[0].proto.text
+
+
+def test_building_the_preset_ticks_off_the_steps_and_survives_a_refresh():
+    at = build_preset(session(), "mlp_sgd")
+    at = open_page("inspect", at)  # reading the summary is a step too
+    at = open_page("lessons", at)
+    assert "· done" in step_line(at, "first_mlp.build")
+    assert "50,890 parameters (MLP 784-64-10)" in texts(at)
+    assert "· done" in step_line(at, "first_mlp.graph")
+    assert "· to do" in step_line(at, "first_mlp.train")
+    assert by_key(at.selectbox, "lessons_choice").options[0].endswith("(2/6)")
+    # Another network in the same session: a kept step does not fall back.
+    at = build_preset(at, "cnn")
+    at = open_page("lessons", at)
+    assert "· done" in step_line(at, "first_mlp.build")
+    by_key(at.selectbox, "lessons_choice").select("cnn").run()
+    assert "· done" in step_line(at, "cnn.build")
+
+    token = at.session_state[Keys.OWNER]
+    saved = Path(os.environ["DIGITLAB_RUNS_DIR"]) / token / "lessons.json"
+    assert saved.exists()
+    # A refresh is a new session with the token in the URL: no active model, progress still there.
+    fresh = session("ko", token)
+    assert fresh.session_state[Keys.ACTIVE_MODEL] is None
+    fresh = open_page("lessons", fresh)
+    assert "· 완료" in step_line(fresh, "first_mlp.build", "ko")
+    assert "파라미터 50,890개 (MLP 784-64-10)" in texts(fresh)
+    assert "· 할 일" in step_line(fresh, "first_mlp.save", "ko")
+    # A session of its own (another token) starts with nothing done.
+    other = open_page("lessons", session())
+    assert "· to do" in step_line(other, "first_mlp.build")
+
+
+def test_uploading_the_saved_h5_ticks_off_loading_it():
+    at = build_preset(session(), "mlp_sgd")
+    h5 = model_to_bytes(at.session_state[Keys.ACTIVE_MODEL].model, "h5")
+    at = open_page("evaluate", at)
+    uploader = at.get("file_uploader")[0]
+    uploader.set_value([("mnist_mlp_model.h5", h5, "application/octet-stream")]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at = open_page("mistakes", at)
+    at = open_page("lessons", at)
+    assert "· done" in step_line(at, "first_mlp.load")
+    assert "after loading mnist_mlp_model.h5" in texts(at)
+    assert "· done" in step_line(at, "first_mlp.predict")  # or "done, different number"
+    assert "random test digits predicted right" in texts(at)
+    by_key(at.selectbox, "lessons_choice").select("saving").run()
+    assert "· done" in step_line(at, "saving.f1")
+    assert "macro F1" in texts(at)
