@@ -1,43 +1,85 @@
-"""Save page: download the active model in every format the Keras tutorials use."""
+"""Save page: the active model in every Keras format, and exports for other runtimes."""
 
 import streamlit as st
 
 from core.codegen import to_python
-from core.persist import download_filename, load_instructions, model_to_bytes
+from core.export import (
+    EXPORT_FORMATS,
+    ExportFailed,
+    export_filename,
+    export_to_bytes,
+    runtime_instructions,
+)
+from core.i18n import Message
+from core.persist import FORMATS, download_filename, load_instructions, model_to_bytes
 from core.runs import BEST_WEIGHTS_FILE
+from ui.i18n import t, tm
 from ui.lesson_progress import record_event
 from ui.session import current_job
-from ui.state import init_session_state, require_active_model
+from ui.state import ActiveModel, init_session_state, require_active_model
 
-FORMATS = {
-    "keras": ("Whole model (.keras)", "The Keras 3 format: architecture, weights and optimizer."),
-    "h5": (
-        "Whole model, legacy HDF5 (.h5)",
-        "As `model.save('x.h5')` in the tutorials: architecture, weights and optimizer state.",
-    ),
-    "weights": ("Weights only (.weights.h5)", "As `model.save_weights(...)`: just the numbers."),
-    "json": ("Architecture (.json)", "As `model.to_json()`: the layers without weights."),
-}
+# The exports made on request in this session: {"uid": model uid, fmt: bytes or Message}.
+PREPARED_KEY = "save_prepared_exports"
+
+
+def prepared_exports(uid: str) -> dict:
+    """This session's finished exports of the model `uid`; those of earlier models are dropped."""
+    prepared = st.session_state.get(PREPARED_KEY)
+    if prepared is None or prepared.get("uid") != uid:
+        prepared = st.session_state[PREPARED_KEY] = {"uid": uid}
+    return prepared
+
+
+def export_row(active: ActiveModel, fmt: str, prepared: dict) -> None:
+    """One runtime format: a prepare button that becomes a download, and its loading lines."""
+    label = t(f"save.{fmt}_label")
+    file_name = export_filename(active.name, fmt, active.test_accuracy)
+    with st.container(border=True):
+        button_col, text_col = st.columns([2, 3], vertical_alignment="center")
+        slot = button_col.empty()
+        if fmt not in prepared and slot.button(
+            t("save.prepare", format=label), key=f"save_prepare_{fmt}", icon=":material/build:"
+        ):
+            with button_col, st.spinner(t("save.preparing", format=label)):
+                try:
+                    stem = file_name.removesuffix(EXPORT_FORMATS[fmt])
+                    prepared[fmt] = export_to_bytes(active.model, fmt, stem)
+                except ExportFailed as error:
+                    prepared[fmt] = error.message
+        result = prepared.get(fmt)
+        if isinstance(result, bytes):
+            slot.download_button(
+                t("save.download", format=label),
+                data=result,
+                file_name=file_name,
+                key=f"save_{fmt}",
+                on_click=record_event,
+                args=(f"download_{fmt}",),
+                kwargs={"file": file_name},
+                icon=":material/download:",
+            )
+        elif isinstance(result, Message):
+            slot.empty()
+            text_col.error(tm(result))
+        text_col.caption(t(f"save.{fmt}_help"))
+        text_col.code(runtime_instructions(fmt, file_name), language="python")
+
 
 init_session_state()
-st.title("Save the model")
+st.title(t("save.title"))
 active = require_active_model()
-st.caption(
-    f"**{active.name}**"
-    + (
-        f", test accuracy {active.test_accuracy:.2%}"
-        if active.test_accuracy
-        else ", not trained yet"
-    )
-    + ". Each file loads back in plain Keras with the line under its button."
-)
+if active.test_accuracy:
+    st.caption(t("save.caption_accuracy", name=active.name, accuracy=active.test_accuracy))
+else:
+    st.caption(t("save.caption_untrained", name=active.name))
 
-for fmt, (label, help_text) in FORMATS.items():
+st.subheader(t("save.keras_heading"))
+for fmt in FORMATS:
     file_name = download_filename(active.name, fmt, active.test_accuracy)
     with st.container(border=True):
         button_col, text_col = st.columns([2, 3], vertical_alignment="center")
         button_col.download_button(
-            label,
+            t(f"save.{fmt}_label"),
             data=lambda fmt=fmt: model_to_bytes(active.model, fmt),
             file_name=file_name,
             key=f"save_{fmt}",
@@ -46,23 +88,23 @@ for fmt, (label, help_text) in FORMATS.items():
             kwargs={"file": file_name},
             icon=":material/download:",
         )
-        text_col.caption(help_text)
+        text_col.caption(t(f"save.{fmt}_help"))
         text_col.code(load_instructions(fmt, file_name), language="python")
 
 with st.container(border=True):
     button_col, text_col = st.columns([2, 3], vertical_alignment="center")
     if active.spec:
         button_col.download_button(
-            "Python script (.py)",
+            t("save.script_label"),
             to_python(active.spec),
             file_name=f"{active.spec.slug}.py",
             key="save_script",
             on_click="ignore",
             icon=":material/download:",
         )
-        text_col.caption("The plain-Keras script that builds and trains this network.")
+        text_col.caption(t("save.script_help"))
     else:
-        text_col.caption("Uploaded models have no Python script: they were built elsewhere.")
+        text_col.caption(t("save.script_uploaded"))
 
 job = current_job()
 best = job.run_dir / BEST_WEIGHTS_FILE if job is not None else None
@@ -71,7 +113,7 @@ with st.container(border=True):
     if best is not None and best.exists():
         best_name = f"{job.run_dir.name}-best.weights.h5"
         button_col.download_button(
-            "Best checkpoint of the last run",
+            t("save.best_label"),
             data=best.read_bytes(),
             file_name=best_name,
             key="save_best",
@@ -80,7 +122,13 @@ with st.container(border=True):
             kwargs={"file": best_name},
             icon=":material/download:",
         )
-        text_col.caption("The weights of the best epoch (ModelCheckpoint with save_best_only).")
+        text_col.caption(t("save.best_help"))
         text_col.code(load_instructions("weights", best_name), language="python")
     else:
-        text_col.caption("Train with “Keep the best weights” on to get a best checkpoint here.")
+        text_col.caption(t("save.best_missing"))
+
+st.subheader(t("save.runtimes_heading"))
+st.caption(t("save.runtimes_caption"))
+prepared = prepared_exports(active.uid)
+for fmt in EXPORT_FORMATS:
+    export_row(active, fmt, prepared)
