@@ -6,6 +6,7 @@ from core.build import build_model
 from core.codegen import to_python
 from core.presets import PRESETS
 from core.spec import NetworkSpec, analyze
+from ui.i18n import option_labels, t, tm
 from ui.layer_editor import (
     add_layer_ui,
     compile_ui,
@@ -18,50 +19,51 @@ from ui.state import ActiveModel, Keys, init_session_state, set_active_model
 
 init_session_state()
 ensure_editor_state()
-st.title("Build a network")
+st.title(t("build.title"))
 
 preset = st.selectbox(
-    "Start from a preset",
+    t("build.preset"),
     list(PRESETS),
-    format_func=lambda key: PRESETS[key].title,
+    format_func=option_labels("presets.{}.title"),
     key="build_preset_choice",
     index=list(PRESETS).index(st.session_state[Keys.BUILD_PRESET]),
     on_change=lambda: load_preset(st.session_state["build_preset_choice"]),
-    help="Choosing a preset replaces the layers and compile settings below.",
+    help=t("build.preset_help"),
 )
-st.caption(PRESETS[preset].description)
+st.caption(tm(PRESETS[preset].description))
 
-st.text_input("Network name", key=Keys.BUILD_NAME)
-layers_tab, code_tab = st.tabs(["Layers", "Python code"])
+st.text_input(t("build.name"), key=Keys.BUILD_NAME)
+layers_tab, code_tab = st.tabs([t("build.tab_layers"), t("build.tab_code")])
 with layers_tab:
     layers, shape_lines = layer_rows_ui()
     add_layer_ui(len(layers))
-    st.subheader("Compile")
+    st.subheader(t("build.compile"))
     settings = compile_ui()
 
 spec = NetworkSpec(
-    st.session_state[Keys.BUILD_NAME].strip() or "My network", tuple(layers), settings
+    st.session_state[Keys.BUILD_NAME].strip() or t("build.default_name"), tuple(layers), settings
 )
 analysis = analyze(spec)
 show_shapes(analysis, shape_lines)
 
 with layers_tab:
-    input_text = "28×28×1 images" if len(spec.input_shape) == 3 else "784 pixels (flattened)"
-    st.caption(
-        f"Input: {input_text}, chosen from the first layer. "
-        f"Total: {analysis.total_params:,} parameters "
-        f"({analysis.non_trainable_params:,} non-trainable). "
-        + ("The last layer is linear, so the loss works on logits." if spec.from_logits else "")
+    input_text = t("build.input_image" if len(spec.input_shape) == 3 else "build.input_flat")
+    totals = t(
+        "build.totals",
+        input=input_text,
+        total=analysis.total_params,
+        non_trainable=analysis.non_trainable_params,
     )
+    st.caption(totals + (" " + t("build.logits") if spec.from_logits else ""))
     for message in analysis.errors:
-        st.error(message, icon=":material/block:")
-    if st.button("Build model", type="primary", key="build_submit", disabled=not analysis.ok):
+        st.error(tm(message), icon=":material/block:")
+    if st.button(t("build.submit"), type="primary", key="build_submit", disabled=not analysis.ok):
         model = build_model(spec)
         set_active_model(ActiveModel(model=model, name=spec.name, source="built", spec=spec))
-        st.success(
-            f"Built **{spec.name}** with {model.count_params():,} parameters. It is now the active model."
+        st.success(t("build.built", name=spec.name, count=model.count_params()))
+        st.page_link(
+            "app_pages/inspect.py", label=t("build.inspect_link"), icon=":material/account_tree:"
         )
-        st.page_link("app_pages/inspect.py", label="Inspect it", icon=":material/account_tree:")
 
 with code_tab:
     if analysis.ok:
@@ -69,11 +71,9 @@ with code_tab:
         script = to_python(
             spec, epochs=preset_settings.epochs, batch_size=preset_settings.batch_size
         )
-        st.caption(
-            "The whole plain-Keras script for this network. Copy it, or download it, and run it."
-        )
+        st.caption(t("build.code_caption"))
         st.download_button(
-            "Download script",
+            t("build.download_script"),
             script,
             file_name=f"{spec.slug}.py",
             mime="text/x-python",
@@ -81,4 +81,4 @@ with code_tab:
         )
         st.code(script, language="python")
     else:
-        st.info("Fix the layer stack first; the code appears when the network can be built.")
+        st.info(t("build.fix_first"))

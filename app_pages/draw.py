@@ -7,16 +7,14 @@ from streamlit_drawable_canvas import st_canvas
 from core.drawing import CANVAS_SIZE, STROKE_WIDTH, canvas_to_mnist, digits_to_npz_bytes
 from core.predict import predict_single
 from ui.charts import probability_bars
+from ui.i18n import t
 from ui.state import Keys, init_session_state, require_active_model
 from ui.widgets import sharp_digit
 
 init_session_state()
-st.title("Draw a digit")
+st.title(t("draw.title"))
 active = require_active_model()
-st.caption(
-    f"Draw one digit, large and centred, with white on black. **{active.name}** reads it after "
-    "every stroke. Use the canvas toolbar to undo a stroke."
-)
+st.caption(t("draw.intro", name=active.name))
 
 
 def _clear() -> None:
@@ -25,7 +23,7 @@ def _clear() -> None:
 
 canvas_col, seen_col, answer_col = st.columns([3, 2, 4])
 with canvas_col:
-    stroke = st.slider("Pen width", 8, 40, STROKE_WIDTH, key="draw_stroke_width")
+    stroke = st.slider(t("draw.pen_width"), 8, 40, STROKE_WIDTH, key="draw_stroke_width")
     result = st_canvas(
         stroke_width=stroke,
         stroke_color="#ffffff",
@@ -36,60 +34,63 @@ with canvas_col:
         return_image_data=True,
         key=f"draw_canvas_{st.session_state[Keys.CANVAS_VERSION]}",
     )
-    st.button("Clear", key="draw_clear", on_click=_clear, icon=":material/delete:")
+    st.button(t("draw.clear"), key="draw_clear", on_click=_clear, icon=":material/delete:")
 
 rgba = result.image_data if result is not None else None
 image = canvas_to_mnist(np.asarray(rgba)) if rgba is not None else None
 
 with seen_col:
-    st.markdown("**What the model sees**")
+    st.markdown(t("draw.model_sees"))
     if image is None:
-        st.info("The canvas is empty: draw a digit.")
+        st.info(t("draw.empty"))
     else:
-        st.image(sharp_digit(image), caption="28×28, centred like MNIST", width=168)
+        st.image(sharp_digit(image), caption=t("draw.seen_caption"), width=168)
 
 with answer_col:
     if image is not None:
         probabilities = predict_single(active.model, image)
         digit = int(np.argmax(probabilities))
         st.metric(
-            "The model reads", str(digit), f"{probabilities[digit]:.0%} sure", delta_color="off"
+            t("draw.reads"),
+            str(digit),
+            t("draw.sure", confidence=probabilities[digit]),
+            delta_color="off",
         )
         st.plotly_chart(probability_bars(probabilities), key="draw_probabilities")
 
 st.divider()
-st.subheader("My digits")
+st.subheader(t("draw.my_digits"))
 my_digits: list = st.session_state[Keys.MY_DIGITS]
 label_col, keep_col = st.columns([2, 3], vertical_alignment="bottom")
-label = label_col.selectbox("This drawing is a", list(range(10)), key="draw_label")
-if keep_col.button("Keep it in my set", key="draw_keep", disabled=image is None):
+label = label_col.selectbox(t("draw.label"), list(range(10)), key="draw_label")
+if keep_col.button(t("draw.keep"), key="draw_keep", disabled=image is None):
     my_digits.append((image, int(label)))
-    st.toast(f"Kept a {label}. The set has {len(my_digits)} digits.")
+    st.toast(t("draw.kept", label=label, count=len(my_digits)))
 
 if my_digits:
     images = np.stack([digit for digit, _ in my_digits])
     labels = np.array([label for _, label in my_digits])
     said = np.array([int(np.argmax(predict_single(active.model, d))) for d in images])
     st.metric(
-        "Accuracy on my digits",
+        t("draw.accuracy"),
         f"{np.mean(said == labels):.0%}",
-        f"{len(labels)} digits",
+        t("draw.count", count=len(labels)),
         delta_color="off",
     )
     st.image(
         [sharp_digit(d) for d in images],
-        caption=[f"{t} → {p}" for t, p in zip(labels, said, strict=True)],
+        caption=[f"{true} → {read}" for true, read in zip(labels, said, strict=True)],
     )
     download_col, forget_col = st.columns([1, 1])
     download_col.download_button(
-        "Download as .npz",
+        t("draw.download"),
         digits_to_npz_bytes(images, labels),
         file_name="my-digits.npz",
         mime="application/octet-stream",
         key="draw_download",
     )
-    if forget_col.button("Forget my set", key="draw_forget"):
+    if forget_col.button(t("draw.forget"), key="draw_forget"):
         my_digits.clear()
         st.rerun()
 else:
-    st.caption("Label a drawing and keep it to build a small test set of your own handwriting.")
+    st.caption(t("draw.hint"))

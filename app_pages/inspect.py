@@ -6,40 +6,43 @@ import pandas as pd
 import streamlit as st
 
 from core.summary import graph_dot, summarize
+from ui.i18n import language, t, tm
 from ui.lesson_progress import record_event
 from ui.state import init_session_state, require_active_model
 
 init_session_state()
-st.title("Inspect the model")
+st.title(t("inspect.title"))
 active = require_active_model()
 model = active.model
 summary = summarize(model)
 record_event("inspected")  # the Lessons tick off reading the summary
 
-st.markdown(f"**{active.name}** · input {summary.input_shape}")
+st.markdown(t("inspect.headline", name=active.name, shape=summary.input_shape))
 total, trainable, non_trainable = st.columns(3)
-total.metric("Total parameters", f"{summary.total:,}")
-trainable.metric("Trainable", f"{summary.trainable:,}")
-non_trainable.metric("Non-trainable", f"{summary.non_trainable:,}")
+total.metric(t("inspect.total"), f"{summary.total:,}")
+trainable.metric(t("inspect.trainable"), f"{summary.trainable:,}")
+non_trainable.metric(t("inspect.non_trainable"), f"{summary.non_trainable:,}")
 
-summary_tab, graph_tab, json_tab = st.tabs(["Summary", "Graph", "Architecture JSON"])
+summary_tab, graph_tab, json_tab = st.tabs(
+    [t("inspect.tab_summary"), t("inspect.tab_graph"), t("inspect.tab_json")]
+)
 with summary_tab:
     table = pd.DataFrame(
         [
             {
-                "Layer": row.name,
-                "Type": row.kind,
-                "Output shape": row.output_shape,
-                "Params": row.params,
-                "How the count comes about": row.formula,
+                t("inspect.column.layer"): row.name,
+                t("inspect.column.type"): row.kind,
+                t("inspect.column.output_shape"): row.output_shape,
+                t("inspect.column.params"): row.params,
+                t("inspect.column.formula"): tm(row.formula),
             }
             for row in summary.rows
         ]
     )
     st.dataframe(table, hide_index=True, width="stretch", key="inspect_summary_table")
-    st.caption("`None` in a shape is the batch size, decided when data flows through the model.")
+    st.caption(t("inspect.none_caption"))
 with graph_tab:
-    st.graphviz_chart(graph_dot(model))
+    st.graphviz_chart(graph_dot(model, language()))
 with json_tab:
-    st.caption("What `model.to_json()` returns: the architecture without the weights.")
+    st.caption(t("inspect.json_caption"))
     st.json(json.loads(model.to_json()), expanded=2)

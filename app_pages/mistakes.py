@@ -17,6 +17,7 @@ from core.mistakes import (
     sort_mistakes,
 )
 from ui.charts import probability_bars
+from ui.i18n import option_labels, t
 from ui.lesson_progress import record_event
 from ui.predictions import test_probabilities
 from ui.resources import mnist
@@ -27,7 +28,7 @@ ANY = "any"
 PER_PAGE = 24
 
 init_session_state()
-st.title("Study the mistakes")
+st.title(t("mistakes.title"))
 active = require_active_model()
 data = mnist()
 probabilities = test_probabilities(active)
@@ -35,9 +36,11 @@ predicted = predicted_classes(probabilities)
 mistakes = find_mistakes(probabilities, data.y_test)
 
 score, count, model_name = st.columns(3)
-score.metric("Test accuracy", f"{accuracy(probabilities, data.y_test):.2%}")
-count.metric("Mistakes", f"{len(mistakes):,} of {len(data.y_test):,}")
-model_name.metric("Model", active.name)
+score.metric(t("mistakes.test_accuracy"), f"{accuracy(probabilities, data.y_test):.2%}")
+count.metric(
+    t("mistakes.count"), t("mistakes.count_value", count=len(mistakes), total=len(data.y_test))
+)
+model_name.metric(t("mistakes.model"), active.name)
 
 
 def _select_cell() -> None:
@@ -51,14 +54,11 @@ def _select_cell() -> None:
 
 
 mistakes_tab, confusion_tab, random_tab = st.tabs(
-    ["Mistakes", "Confusion matrix", "Random test digits"]
+    [t("mistakes.tab_mistakes"), t("mistakes.tab_confusion"), t("mistakes.tab_random")]
 )
 
 with confusion_tab:
-    st.caption(
-        "Rows are the true digits, columns what the model said. Click a cell off the diagonal "
-        "to see exactly those mistakes in the Mistakes tab."
-    )
+    st.caption(t("mistakes.confusion_caption"))
     matrix = confusion_matrix(data.y_test, predicted)
     table = pd.DataFrame(matrix, index=range(10), columns=[str(d) for d in range(10)])
     peak = max(int(matrix.max()), 1)
@@ -79,14 +79,20 @@ with confusion_tab:
 
 with mistakes_tab:
     true_col, predicted_col, order_col, page_col = st.columns(4)
-    true_class = true_col.selectbox("True digit", [ANY, *range(10)], key="mistakes_true")
+    digit_labels = option_labels("mistakes.digit.{}")
+    true_class = true_col.selectbox(
+        t("mistakes.true_digit"), [ANY, *range(10)], format_func=digit_labels, key="mistakes_true"
+    )
     predicted_class = predicted_col.selectbox(
-        "Predicted digit", [ANY, *range(10)], key="mistakes_predicted"
+        t("mistakes.predicted_digit"),
+        [ANY, *range(10)],
+        format_func=digit_labels,
+        key="mistakes_predicted",
     )
     order = order_col.radio(
-        "Sort by",
+        t("mistakes.sort"),
         ["confidence", "index"],
-        format_func={"confidence": "most confident first", "index": "test index"}.get,
+        format_func=option_labels("mistakes.sort.{}"),
         key="mistakes_order",
     )
     shown = filter_mistakes(
@@ -96,23 +102,29 @@ with mistakes_tab:
     )
     pages = page_count(shown, PER_PAGE)
     page = page_col.number_input(
-        f"Page (of {pages})", min_value=1, max_value=pages, step=1, key="mistakes_page"
+        t("mistakes.page", pages=pages), min_value=1, max_value=pages, step=1, key="mistakes_page"
     )
     if shown.empty:
-        st.info("No mistakes match these filters.")
+        st.info(t("mistakes.none_match"))
     else:
         rows = page_of(shown, int(page), PER_PAGE)
-        st.caption(f"{len(shown):,} mistakes match; showing {len(rows)} on page {page}.")
+        st.caption(t("mistakes.match", count=len(shown), shown=len(rows), page=page))
         digit_grid(
             list(images_for(rows, data.x_test)),
             [
-                f"#{r.index}: true {r.true}, said {r.predicted} ({r.confidence:.0%})"
+                t(
+                    "mistakes.digit_caption",
+                    index=r.index,
+                    true=r.true,
+                    predicted=r.predicted,
+                    confidence=r.confidence,
+                )
                 for r in rows.itertuples()
             ],
         )
-        st.subheader("Look closer")
+        st.subheader(t("mistakes.look_closer"))
         index = st.selectbox(
-            "Test digit",
+            t("mistakes.test_digit"),
             rows["index"].tolist(),
             format_func=lambda i: f"#{i}",
             key="mistakes_detail",
@@ -120,7 +132,9 @@ with mistakes_tab:
         image_col, chart_col = st.columns([1, 3])
         image_col.image(
             sharp_digit(data.x_test[index]),
-            caption=f"True: {data.y_test[index]}, predicted: {predicted[index]}",
+            caption=t(
+                "mistakes.detail_caption", true=data.y_test[index], predicted=predicted[index]
+            ),
             width=168,
         )
         chart_col.plotly_chart(
@@ -129,12 +143,14 @@ with mistakes_tab:
         )
 
 with random_tab:
-    seed = st.number_input("Seed", min_value=0, value=0, step=1, key="mistakes_random_seed")
+    seed = st.number_input(
+        t("mistakes.seed"), min_value=0, value=0, step=1, key="mistakes_random_seed"
+    )
     sample = random_sample(16, int(seed), len(data.y_test))
     digit_grid(
         [data.x_test[i] for i in sample],
-        [f"True: {data.y_test[i]}, Predict: {predicted[i]}" for i in sample],
+        [t("mistakes.random_caption", true=data.y_test[i], predicted=predicted[i]) for i in sample],
     )
     correct = int(np.sum(data.y_test[sample] == predicted[sample]))
-    st.caption(f"{correct} of {len(sample)} right.")
+    st.caption(t("mistakes.right", correct=correct, total=len(sample)))
 record_event("mistakes_viewed", mistakes=len(mistakes), right=correct, shown=len(sample))

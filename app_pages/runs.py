@@ -6,57 +6,64 @@ import streamlit as st
 from core.runs import BEST_WEIGHTS_FILE
 from core.spec import NetworkSpec
 from ui.charts import overlay_curves
+from ui.i18n import option_labels, t, tm
 from ui.resources import run_store
 from ui.session import owner_token
 from ui.state import ActiveModel, init_session_state, set_active_model
 
 init_session_state()
-st.title("Runs")
+st.title(t("runs.title"))
 owner = owner_token()
 runs = run_store().list_runs(owner)
 if not runs:
-    st.info("No runs yet. Every training is saved here as it ends, and comes back after a refresh.")
-    st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.info(t("runs.none"))
+    st.page_link("app_pages/train.py", label=t("runs.go_train"), icon=":material/model_training:")
     st.stop()
+
+
+COLUMNS = ("run", "network", "status", "epochs", "test_accuracy", "best_val_accuracy", "wall_time")
 
 
 def label(run) -> str:
     return f"{run.name} · {run.run_id}"
 
 
+status_text = option_labels("runs.status.{}")
+column = {name: t(f"runs.column.{name}") for name in COLUMNS}
 table = pd.DataFrame(
     [
         {
-            "Run": run.run_id,
-            "Network": run.name,
-            "Status": run.status,
-            "Epochs": run.epochs,
-            "Test accuracy": run.test_accuracy,
-            "Best val accuracy": run.best.get("val_accuracy"),
-            "Wall time (s)": run.wall_seconds,
+            column["run"]: run.run_id,
+            column["network"]: run.name,
+            column["status"]: status_text(run.status),
+            column["epochs"]: run.epochs,
+            column["test_accuracy"]: run.test_accuracy,
+            column["best_val_accuracy"]: run.best.get("val_accuracy"),
+            column["wall_time"]: run.wall_seconds,
         }
         for run in runs
-    ]
+    ],
+    columns=list(column.values()),
 )
 st.dataframe(
     table,
     hide_index=True,
     key="runs_table",
     column_config={
-        "Test accuracy": st.column_config.NumberColumn(format="percent"),
-        "Best val accuracy": st.column_config.NumberColumn(format="percent"),
-        "Wall time (s)": st.column_config.NumberColumn(format="%.1f"),
+        column["test_accuracy"]: st.column_config.NumberColumn(format="percent"),
+        column["best_val_accuracy"]: st.column_config.NumberColumn(format="percent"),
+        column["wall_time"]: st.column_config.NumberColumn(format="%.1f"),
     },
 )
-st.caption(
-    f"Saved under `{run_store().owner_dir(owner)}`; bookmark this page's address to find them again."
-)
+st.caption(t("runs.saved_under", path=run_store().owner_dir(owner)))
 
-st.subheader("Compare")
+st.subheader(t("runs.compare"))
 by_label = {label(run): run for run in runs}
-chosen = st.multiselect("Runs", list(by_label), default=list(by_label)[:3], key="runs_compare")
+chosen = st.multiselect(
+    t("runs.compare_runs"), list(by_label), default=list(by_label)[:3], key="runs_compare"
+)
 metric = st.radio(
-    "Curve",
+    t("runs.curve"),
     ["val_accuracy", "accuracy", "val_loss", "loss"],
     horizontal=True,
     key="runs_metric",
@@ -67,23 +74,23 @@ if chosen:
         key="runs_overlay",
     )
 
-st.subheader("Use a run")
-pick = st.selectbox("Run", list(by_label), key="runs_pick")
+st.subheader(t("runs.use"))
+pick = st.selectbox(t("runs.pick"), list(by_label), key="runs_pick")
 run = by_label[pick]
 activate_col, best_col, model_col = st.columns(3)
-if activate_col.button("Make it the active model", key="runs_activate", disabled=not run.has_model):
+if activate_col.button(t("runs.activate"), key="runs_activate", disabled=not run.has_model):
     model = run_store().load_model(owner, run.run_id)
     spec = NetworkSpec.from_dict(run.spec) if run.spec else None
     set_active_model(
         ActiveModel(model, run.name, "trained", spec=spec, test_accuracy=run.test_accuracy)
     )
-    st.success(f"{run.name} ({run.run_id}) is now the active model.")
+    st.success(t("runs.activated", name=run.name, run_id=run.run_id))
 if run.has_best_weights:
     best_col.download_button(
-        "Best checkpoint (.weights.h5)",
+        t("runs.best_checkpoint"),
         (run.path / BEST_WEIGHTS_FILE).read_bytes(),
         file_name=f"{run.run_id}-best.weights.h5",
         key="runs_download_best",
     )
 if not run.has_model:
-    st.caption(run.message or "This run saved no model.")
+    st.caption(tm(run.message) if run.message else t("runs.no_model"))

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.i18n import MessageError, msg
+
 if TYPE_CHECKING:
     import tensorflow as tf
 
@@ -28,7 +30,7 @@ class Mnist:
     y_test: np.ndarray  # (10000,)
 
 
-class DataIntegrityError(RuntimeError):
+class DataIntegrityError(MessageError, RuntimeError):
     """The bundled file is not the MNIST file it claims to be."""
 
 
@@ -51,8 +53,7 @@ def load_mnist(path: Path = DATA_PATH) -> Mnist:
     actual = file_sha256(path)
     if actual != MNIST_SHA256:
         raise DataIntegrityError(
-            f"{path} has sha256 {actual}, expected {MNIST_SHA256}: the file is damaged; "
-            "copy it again from the repository."
+            msg("data.damaged", path=str(path), actual=actual, expected=MNIST_SHA256)
         )
     with np.load(path) as f:
         return _read_only(Mnist(f["x_train"], f["y_train"], f["x_test"], f["y_test"]))

@@ -39,16 +39,36 @@ class Message:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form (for messages that cross a process boundary)."""
-        params = {k: v.to_dict() if isinstance(v, Message) else v for k, v in self.params.items()}
-        return {"key": self.key, "params": params}
+        return {"key": self.key, "params": {k: _to_json(v) for k, v in self.params.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Message:
-        params = {
-            k: cls.from_dict(v) if isinstance(v, dict) and set(v) == {"key", "params"} else v
-            for k, v in data.get("params", {}).items()
-        }
-        return cls(str(data["key"]), params)
+        return cls(str(data["key"]), {k: _from_json(v) for k, v in data.get("params", {}).items()})
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, Message):
+        return value.to_dict()
+    if isinstance(value, tuple | list):
+        return [_to_json(item) for item in value]
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"key", "params"}:
+        return Message.from_dict(value)
+    if isinstance(value, list):
+        return tuple(_from_json(item) for item in value)
+    return value
+
+
+def _render(value: Any, language: str) -> Any:
+    """A parameter as it goes into a text: Messages in the language, a list of them one a line."""
+    if isinstance(value, Message):
+        return value.render(language)
+    if isinstance(value, tuple | list) and value and all(isinstance(v, Message) for v in value):
+        return "\n".join(v.render(language) for v in value)
+    return value
 
 
 def msg(key: str, **params: Any) -> Message:
@@ -90,5 +110,5 @@ def translate(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     template = catalog(language).get(key) or catalog(DEFAULT_LANGUAGE).get(key)
     if template is None:
         raise KeyError(f"no message '{key}' in the catalogs")
-    values = {k: v.render(language) if isinstance(v, Message) else v for k, v in params.items()}
+    values = {k: _render(v, language) for k, v in params.items()}
     return template.format(**values)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.i18n import Message, msg
 from core.spec import CompileSpec, LayerSpec, NetworkSpec, conv, dense, layer
 from core.training import TrainConfig
 
@@ -13,8 +14,8 @@ from core.training import TrainConfig
 class Preset:
     """A network plus the training settings it is meant to be trained with."""
 
-    title: str  # shown in the preset picker
-    description: str  # one sentence on where it comes from and what to expect
+    title: Message  # shown in the preset picker
+    description: Message  # one sentence on where it comes from and what to expect
     spec: NetworkSpec
     epochs: int  # suggested number of epochs
     batch_size: int  # suggested batch size
@@ -38,12 +39,8 @@ def _pool() -> LayerSpec:
 
 PRESETS: dict[str, Preset] = {
     "default": Preset(
-        title="Recommended: small batch-normalised CNN",
-        description=(
-            "Reaches 99% test accuracy in under a minute of training on a 2-core CPU: pooling "
-            "before batch normalisation keeps it cheap, Adam takes a large learning rate and the "
-            "cosine schedule anneals it to zero by the last batch."
-        ),
+        title=msg("presets.default.title"),
+        description=msg("presets.default.description"),
         spec=NetworkSpec(
             name="Digit Lab CNN",
             layers=(
@@ -65,8 +62,8 @@ PRESETS: dict[str, Preset] = {
         validation="test",
     ),
     "mlp_sgd": Preset(
-        title="Tutorial MLP 784-64-10 (SGD)",
-        description="One hidden layer of 64 neurons trained with plain SGD: about 97% after 10 epochs.",
+        title=msg("presets.mlp_sgd.title"),
+        description=msg("presets.mlp_sgd.description"),
         spec=NetworkSpec(
             name="MLP 784-64-10",
             layers=(dense(64), dense(10, "softmax")),
@@ -76,8 +73,8 @@ PRESETS: dict[str, Preset] = {
         batch_size=32,
     ),
     "mlp_dropout": Preset(
-        title="Tutorial MLP 512 + Dropout (Adam)",
-        description="A wide hidden layer with dropout against overfitting: about 98% in 5 epochs.",
+        title=msg("presets.mlp_dropout.title"),
+        description=msg("presets.mlp_dropout.description"),
         spec=NetworkSpec(
             name="MLP 512 dropout",
             layers=(dense(512), layer("Dropout", rate=0.2), dense(10, "softmax")),
@@ -87,8 +84,8 @@ PRESETS: dict[str, Preset] = {
         batch_size=32,
     ),
     "cnn": Preset(
-        title="Tutorial CNN 32-64 conv + Dense 256 (Adam)",
-        description="Two convolution blocks and a dense head: 98.5-99% after a few epochs.",
+        title=msg("presets.cnn.title"),
+        description=msg("presets.cnn.description"),
         spec=NetworkSpec(
             name="CNN 32-64-256",
             layers=(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.i18n import MessageError, msg
+from core.i18n import Message, MessageError, msg
 
 if TYPE_CHECKING:
     import keras
@@ -100,7 +100,7 @@ class RunRecord:
     run_id: str
     name: str
     status: str  # finished, stopped, failed; "incomplete" until the first job ends
-    message: str  # failure text, empty otherwise
+    message: Message | str  # why it failed (a Message when the job wrote one), empty otherwise
     created: str  # ISO local time the run started
     epochs: int  # epochs completed (a stopped run's last epoch may be partial)
     final: dict[str, float]  # metrics of the last epoch
@@ -210,6 +210,13 @@ class RunStore:
             shutil.rmtree(path)
 
 
+def _message(stored: Any) -> Message | str:
+    """A stored message: a Message's dict (see Message.to_dict) or plain text."""
+    if isinstance(stored, dict) and set(stored) == {"key", "params"}:
+        return Message.from_dict(stored)
+    return str(stored or "")
+
+
 def _read_record(path: Path) -> RunRecord:
     spec = _read_json(path / SPEC_FILE)
     history = _read_json(path / HISTORY_FILE)
@@ -221,7 +228,7 @@ def _read_record(path: Path) -> RunRecord:
         run_id=path.name,
         name=spec.get("name", path.name),
         status=status,
-        message=metrics.get("message", ""),
+        message=_message(metrics.get("message", "")),
         created=spec.get("created", ""),
         epochs=len(epochs.get("loss", [])),
         final=metrics.get("final", {}),

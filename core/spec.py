@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from core.data import IMAGE_SIZE, NUM_CLASSES
+from core.i18n import Message, MessageError, msg
 
 LAYER_KINDS = (
     "Dense",
@@ -159,7 +160,7 @@ class Analysis:
 
     input_shape: Shape
     layers: tuple[LayerReport, ...]
-    errors: tuple[str, ...]
+    errors: tuple[Message, ...]  # plain-language problems, in the reader's language via the UI
 
     @property
     def ok(self) -> bool:
@@ -174,7 +175,7 @@ class Analysis:
         return sum(report.non_trainable for report in self.layers)
 
 
-class SpecError(ValueError):
+class SpecError(MessageError):
     """An impossible network; the message says which layer and how to fix it."""
 
 
@@ -189,13 +190,17 @@ def analyze(spec: NetworkSpec) -> Analysis:
     reports: list[LayerReport] = []
     errors = _compile_errors(spec.compile)
     if not spec.layers:
-        errors.append("The network has no layers: add at least a Dense layer with 10 units.")
+        errors.append(msg("spec.no_layers"))
         return Analysis(spec.input_shape, (), tuple(errors))
     for index, layer in enumerate(spec.layers, start=1):
         try:
             out, params, non_trainable = _layer_output(layer, shape)
         except SpecError as error:
-            errors.append(f"Layer {index} ({layer.describe()}): {error}")
+            errors.append(
+                msg(
+                    "spec.layer_problem", index=index, layer=layer.describe(), problem=error.message
+                )
+            )
             reports.append(LayerReport(index, layer, None, 0))
             return Analysis(spec.input_shape, tuple(reports), tuple(errors))
         reports.append(LayerReport(index, layer, out, params, non_trainable))
@@ -209,41 +214,39 @@ def validate(spec: NetworkSpec) -> Analysis:
     """analyze(), raising SpecError with every problem when the network cannot be built."""
     analysis = analyze(spec)
     if not analysis.ok:
-        raise SpecError("\n".join(analysis.errors))
+        raise SpecError(msg("spec.problems", problems=analysis.errors))
     return analysis
 
 
-def _compile_errors(settings: CompileSpec) -> list[str]:
+def _compile_errors(settings: CompileSpec) -> list[Message]:
     errors = []
     if settings.optimizer not in OPTIMIZERS:
         errors.append(
-            f"Unknown optimizer '{settings.optimizer}': choose one of {', '.join(OPTIMIZERS)}."
+            msg("spec.unknown_optimizer", name=settings.optimizer, choices=", ".join(OPTIMIZERS))
         )
     if not settings.learning_rate > 0:
-        errors.append("The learning rate must be greater than 0 (try 0.001).")
+        errors.append(msg("spec.learning_rate"))
     if not 0 <= settings.momentum < 1:
-        errors.append("Momentum must be at least 0 and below 1 (try 0.9).")
+        errors.append(msg("spec.momentum"))
     if settings.loss not in LOSSES:
-        errors.append(f"Unknown loss '{settings.loss}': choose one of {', '.join(LOSSES)}.")
+        errors.append(msg("spec.unknown_loss", name=settings.loss, choices=", ".join(LOSSES)))
     return errors
 
 
-def _wrong_output_message(last: LayerSpec, index: int, shape: Shape) -> str:
+def _wrong_output_message(last: LayerSpec, index: int, shape: Shape) -> Message:
     if len(shape) == 3:
-        return (
-            f"The network ends with an image of {format_shape(shape)} (layer {index}, "
-            f"{last.describe()}), but it must end with 10 class scores: "
-            "add Flatten and then Dense(10, softmax) at the end."
+        return msg(
+            "spec.ends_with_image", shape=format_shape(shape), index=index, layer=last.describe()
         )
-    return (
-        f"The last layer (layer {index}, {last.describe()}) outputs {shape[0]} values, "
-        "but MNIST has 10 classes: make the last Dense layer 10 units."
-    )
+    return msg("spec.wrong_output", index=index, layer=last.describe(), count=shape[0])
 
 
 def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
     if value not in choices:
-        raise SpecError(f"unknown {what} '{value}'; choose one of {', '.join(choices)}.")
+        raise SpecError(
+            msg("spec.unknown_choice", what=msg(f"spec.what.{what}"), value=value,
+                choices=", ".join(choices))
+        )  # fmt: skip
 
 
 def _layer_output(layer: LayerSpec, shape: Shape) -> tuple[Shape, int, int]:
@@ -252,23 +255,17 @@ def _layer_output(layer: LayerSpec, shape: Shape) -> tuple[Shape, int, int]:
     match layer.kind:
         case "Dense":
             if layer.units < 1:
-                raise SpecError(f"a Dense layer needs at least 1 unit, not {layer.units}.")
+                raise SpecError(msg("spec.dense_units", units=layer.units))
             if is_image:
-                raise SpecError(
-                    f"Dense needs a flat vector, but it gets an image of {format_shape(shape)}: "
-                    "add a Flatten layer before it."
-                )
+                raise SpecError(msg("spec.dense_needs_flat", shape=format_shape(shape)))
             _check_choice(layer.activation, ACTIVATIONS, "activation")
             _check_choice(layer.kernel_initializer, INITIALIZERS, "initializer")
             return (layer.units,), shape[0] * layer.units + layer.units, 0
         case "Conv2D":
             if not is_image:
-                raise SpecError(
-                    f"Conv2D needs an image (height×width×channels), but it gets a flat vector of "
-                    f"{shape[0]} values: move it above every Flatten and Dense layer, or remove it."
-                )
+                raise SpecError(msg("spec.conv_needs_image", size=shape[0]))
             if layer.filters < 1 or layer.kernel_size < 1 or layer.strides < 1:
-                raise SpecError("filters, kernel size and strides must each be at least 1.")
+                raise SpecError(msg("spec.conv_at_least_one"))
             _check_choice(layer.padding, PADDINGS, "padding")
             _check_choice(layer.activation, ACTIVATIONS, "activation")
             _check_choice(layer.kernel_initializer, INITIALIZERS, "initializer")
@@ -279,13 +276,10 @@ def _layer_output(layer: LayerSpec, shape: Shape) -> tuple[Shape, int, int]:
             return (out, out_w, layer.filters), params, 0
         case "MaxPooling2D":
             if not is_image:
-                raise SpecError(
-                    f"pooling needs an image, but it gets a flat vector of {shape[0]} values: "
-                    "move it above every Flatten and Dense layer, or remove it."
-                )
+                raise SpecError(msg("spec.pool_needs_image", size=shape[0]))
             strides = layer.pool_strides or layer.pool_size
             if layer.pool_size < 1 or strides < 1:
-                raise SpecError("pool size and strides must each be at least 1.")
+                raise SpecError(msg("spec.pool_at_least_one"))
             _check_choice(layer.padding, PADDINGS, "padding")
             height, width, channels = shape
             out = _window_output(height, layer.pool_size, strides, layer.padding, "pool")
@@ -293,10 +287,7 @@ def _layer_output(layer: LayerSpec, shape: Shape) -> tuple[Shape, int, int]:
             return (out, out_w, channels), 0, 0
         case "Dropout":
             if not 0 <= layer.rate < 1:
-                raise SpecError(
-                    f"the dropout rate must be at least 0 and below 1, not {layer.rate:g} "
-                    "(0.2 to 0.5 is usual)."
-                )
+                raise SpecError(msg("spec.dropout_rate", rate=layer.rate))
             return shape, 0, 0
         case "Flatten":
             return (math.prod(shape),), 0, 0
@@ -306,7 +297,7 @@ def _layer_output(layer: LayerSpec, shape: Shape) -> tuple[Shape, int, int]:
         case "Activation":
             _check_choice(layer.activation, ACTIVATIONS, "activation")
             return shape, 0, 0
-    raise SpecError(f"unknown layer type; choose one of {', '.join(LAYER_KINDS)}.")
+    raise SpecError(msg("spec.unknown_kind", choices=", ".join(LAYER_KINDS)))
 
 
 def _window_output(size: int, window: int, stride: int, padding: str, what: str) -> int:
@@ -315,9 +306,7 @@ def _window_output(size: int, window: int, stride: int, padding: str, what: str)
         return math.ceil(size / stride)
     if window > size:
         raise SpecError(
-            f"its {window}×{window} {what} does not fit in the {size}×{size} input "
-            "(the image would shrink below 1×1): remove the layer, make the window smaller, "
-            "or use padding 'same'."
+            msg("spec.window_too_big", window=window, what=msg(f"spec.what.{what}"), size=size)
         )
     return (size - window) // stride + 1
 

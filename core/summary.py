@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import keras
 
+from core.i18n import DEFAULT_LANGUAGE, Message, msg, translate
+
 
 @dataclass(frozen=True)
 class LayerRow:
@@ -15,7 +17,7 @@ class LayerRow:
     kind: str
     output_shape: str
     params: int
-    formula: str  # how the parameter count comes about
+    formula: Message  # how the parameter count comes about
 
 
 @dataclass(frozen=True)
@@ -35,28 +37,28 @@ def _count(weights: list) -> int:
     return sum(int(w.numpy().size) if hasattr(w, "numpy") else int(w.size) for w in weights)
 
 
-def param_formula(layer: keras.layers.Layer) -> str:
-    """The arithmetic behind a layer's parameter count, e.g. '784 × 64 + 64 biases = 50,240'."""
+def param_formula(layer: keras.layers.Layer) -> Message:
+    """The arithmetic behind a layer's parameter count, e.g. '784 inputs × 64 units + 64 biases = 50,240'."""
     params = layer.count_params()
     config = layer.get_config()
     bias = config.get("use_bias", True)
     if isinstance(layer, keras.layers.Dense):
         inputs, units = layer.kernel.shape
-        biases = f" + {units} biases" if bias else ""
-        return f"{inputs} inputs × {units} units{biases} = {params:,}"
+        biases = msg("summary.biases", count=units) if bias else ""
+        return msg("summary.dense", inputs=inputs, units=units, biases=biases, params=params)
     if isinstance(layer, keras.layers.Conv2D):
-        kh, kw, channels, filters = layer.kernel.shape
-        biases = f" + {filters} biases" if bias else ""
-        return f"{kh} × {kw} kernel × {channels} channels × {filters} filters{biases} = {params:,}"
+        height, width, channels, filters = layer.kernel.shape
+        biases = msg("summary.biases", count=filters) if bias else ""
+        return msg(
+            "summary.conv", height=height, width=width, channels=channels, filters=filters,
+            biases=biases, params=params,
+        )  # fmt: skip
     if isinstance(layer, keras.layers.BatchNormalization):
         channels = layer.gamma.shape[0] if layer.gamma is not None else params // 4
-        return (
-            f"4 × {channels} channels = {params:,} (γ and β learn; "
-            "the moving mean and variance are not trainable)"
-        )
+        return msg("summary.batch_norm", channels=channels, params=params)
     if params == 0:
-        return "no weights"
-    return f"{params:,}"
+        return msg("summary.no_weights")
+    return msg("summary.count", params=params)
 
 
 def summarize(model: keras.Model) -> ModelSummary:
@@ -82,19 +84,23 @@ def summarize(model: keras.Model) -> ModelSummary:
     )
 
 
-def graph_dot(model: keras.Model) -> str:
+def graph_dot(model: keras.Model, language: str = DEFAULT_LANGUAGE) -> str:
     """Graphviz DOT of the layer graph with output shapes, like keras.utils.plot_model."""
     summary = summarize(model)
     lines = [
         "digraph model {",
         '  rankdir=TB; node [shape=record, style="rounded,filled", fillcolor="#eef3fb", '
         'fontname="Helvetica", fontsize=11];',
-        f'  input [label="{{Input|{summary.input_shape}}}", fillcolor="#dde8d5"];',
+        f'  input [label="{{{translate("summary.graph_input", language)}|{summary.input_shape}}}", '
+        'fillcolor="#dde8d5"];',
     ]
     previous = "input"
     for index, row in enumerate(summary.rows):
         node = f"layer{index}"
-        label = f"{{{row.name}: {row.kind}|output {row.output_shape}|{row.params:,} params}}"
+        details = translate(
+            "summary.graph_layer", language, shape=row.output_shape, params=row.params
+        )
+        label = f"{{{row.name}: {row.kind}|{details}}}"
         lines.append(f'  {node} [label="{label}"];')
         lines.append(f"  {previous} -> {node};")
         previous = node

@@ -58,9 +58,10 @@ def test_summary_formulas_match_keras():
     model = build_model(PRESETS["mlp_sgd"].spec)
     summary = summarize(model)
     assert summary.total == 50_890 and summary.non_trainable == 0
-    assert summary.rows[0].formula == "784 inputs × 64 units + 64 biases = 50,240"
+    assert str(summary.rows[0].formula) == "784 inputs × 64 units + 64 biases = 50,240"
+    assert summary.rows[0].formula.render("ko") == "입력 784개 × 유닛 64개 + 편향 64개 = 50,240"
     conv_row = summarize(build_model(PRESETS["cnn"].spec)).rows[2]
-    assert conv_row.formula == "3 × 3 kernel × 32 channels × 64 filters + 64 biases = 18,496"
+    assert str(conv_row.formula) == "3 × 3 kernel × 32 channels × 64 filters + 64 biases = 18,496"
     bn = summarize(build_model(PRESETS["default"].spec))
     assert bn.non_trainable == sum(r.params for r in bn.rows if r.kind == "BatchNormalization") // 2
     assert bn.total == build_model(PRESETS["default"].spec).count_params()
@@ -71,6 +72,7 @@ def test_graph_names_every_layer_with_its_shape():
     dot = graph_dot(model)
     assert dot.startswith("digraph") and dot.count("->") == len(model.layers)
     assert "conv2d_2: Conv2D|output (None, 14, 14, 64)" in dot
+    assert "conv2d_2: Conv2D|출력 (None, 14, 14, 64)|파라미터 18,496개" in graph_dot(model, "ko")
 
 
 @pytest.mark.parametrize("spec", [PRESETS["cnn"].spec, CUSTOM], ids=["cnn", "custom"])

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
-from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, Message, normalize_language, translate
+from core.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    Message,
+    catalog,
+    normalize_language,
+    translate,
+)
 
 QUERY_KEY = "lang"
 SWITCH_KEY = "app_language"
@@ -41,6 +49,19 @@ def language() -> str:
 def t(key: str, **params: Any) -> str:
     """The text of a catalog key in this session's language."""
     return translate(key, language(), **params)
+
+
+def option_labels(pattern: str) -> Callable[[Any], str]:
+    """A widget's format_func: option x shows as the text of key pattern.format(x), or as str(x)
+    when there is no such key. The language is fixed now, because Streamlit (and AppTest, outside
+    the script run) may call the function later."""
+    chosen, known = language(), catalog(DEFAULT_LANGUAGE)
+
+    def label(option: Any) -> str:
+        key = pattern.format(option)
+        return translate(key, chosen) if key in known else str(option)
+
+    return label
 
 
 def tm(message: Message | Exception) -> str:

@@ -14,18 +14,14 @@ from core.spec import (
     LAYER_KINDS,
     LOSSES,
     OPTIMIZERS,
+    PADDINGS,
     Analysis,
     CompileSpec,
     LayerSpec,
     format_shape,
 )
+from ui.i18n import option_labels, t
 from ui.state import Keys
-
-LOSS_LABELS = {
-    "categorical_crossentropy": "categorical cross-entropy (one-hot labels)",
-    "sparse_categorical_crossentropy": "sparse categorical cross-entropy (integer labels)",
-}
-OPTIMIZER_LABELS = {"sgd": "SGD (with momentum)", "adam": "Adam", "rmsprop": "RMSprop"}
 
 
 @dataclass(frozen=True)
@@ -85,42 +81,29 @@ def _field_widget(row: EditorLayer, name: str, container) -> object:
     """One parameter widget, keyed by the row id so its value follows the row."""
     key = f"build_layer{row.id}_{name}"
     value = getattr(row.spec, name)
+    label = t(f"build.field.{name}")
     match name:
-        case "units":
-            return container.number_input("units", min_value=0, value=value, step=1, key=key)
-        case "filters":
-            return container.number_input("filters", min_value=0, value=value, step=1, key=key)
-        case "kernel_size":
-            return container.number_input("kernel", min_value=1, max_value=28, value=value, key=key)
-        case "strides":
-            return container.number_input(
-                "strides", min_value=1, max_value=28, value=value, key=key
-            )
-        case "pool_size":
-            return container.number_input(
-                "pool size", min_value=1, max_value=28, value=value, key=key
-            )
+        case "units" | "filters":
+            return container.number_input(label, min_value=0, value=value, step=1, key=key)
+        case "kernel_size" | "strides" | "pool_size":
+            return container.number_input(label, min_value=1, max_value=28, value=value, key=key)
         case "pool_strides":
             strides = container.number_input(
-                "strides (0 = pool size)", min_value=0, max_value=28, value=value or 0, key=key
+                label, min_value=0, max_value=28, value=value or 0, key=key
             )
             return strides or None
         case "rate":
             return container.number_input(
-                "rate", min_value=0.0, max_value=1.0, value=float(value), step=0.05, key=key
+                label, min_value=0.0, max_value=1.0, value=float(value), step=0.05, key=key
             )
         case "activation":
-            return container.selectbox(
-                "activation", ACTIVATIONS, index=ACTIVATIONS.index(value), key=key
-            )
+            return container.selectbox(label, ACTIVATIONS, index=ACTIVATIONS.index(value), key=key)
         case "kernel_initializer":
             return container.selectbox(
-                "initializer", INITIALIZERS, index=INITIALIZERS.index(value), key=key
+                label, INITIALIZERS, index=INITIALIZERS.index(value), key=key
             )
         case "padding":
-            return container.selectbox(
-                "padding", ("valid", "same"), index=("valid", "same").index(value), key=key
-            )
+            return container.selectbox(label, PADDINGS, index=PADDINGS.index(value), key=key)
     raise ValueError(name)
 
 
@@ -141,12 +124,12 @@ def layer_rows_ui() -> tuple[list[LayerSpec], list]:
                 for name, cell in zip(names, cells, strict=False)
             }
             if not names:
-                fields.caption("no settings")
+                fields.caption(t("build.no_settings"))
             with buttons.container(horizontal=True, gap=None):
                 for name, icon, hint, action, args in (
-                    ("up", ":material/arrow_upward:", "Move up", _move, (index, -1)),
-                    ("down", ":material/arrow_downward:", "Move down", _move, (index, 1)),
-                    ("remove", ":material/close:", "Remove", _remove, (index,)),
+                    ("up", ":material/arrow_upward:", t("build.move_up"), _move, (index, -1)),
+                    ("down", ":material/arrow_downward:", t("build.move_down"), _move, (index, 1)),
+                    ("remove", ":material/close:", t("build.remove"), _remove, (index,)),
                 ):
                     st.button(
                         "",
@@ -166,25 +149,27 @@ def show_shapes(analysis: Analysis, placeholders: list) -> None:
     """Fill each row's shape line: output shape and parameter count, or a warning sign."""
     for report, placeholder in zip(analysis.layers, placeholders, strict=False):
         if report.output_shape is None:
-            placeholder.markdown(":red[impossible here]")
+            placeholder.markdown(t("build.impossible"))
         else:
-            placeholder.caption(f"→ {format_shape(report.output_shape)} · {report.params:,} params")
+            placeholder.caption(
+                t("build.shape_line", shape=format_shape(report.output_shape), params=report.params)
+            )
 
 
 def add_layer_ui(count: int) -> None:
     """Pick a layer type and where it goes."""
     kind_col, position_col, button_col = st.columns([3, 3, 2], vertical_alignment="bottom")
-    kind = kind_col.selectbox("Add a layer", LAYER_KINDS, key="build_add_kind")
+    kind = kind_col.selectbox(t("build.add_kind"), LAYER_KINDS, key="build_add_kind")
     position = position_col.number_input(
-        "at position",
+        t("build.add_position"),
         min_value=1,
         max_value=count + 1,
         value=max(count, 1),
         key=f"build_add_position_{count}",  # a new stack length starts at its own default
-        help="The new layer takes this place; by default it goes just before the output layer.",
+        help=t("build.add_position_help"),
     )
     button_col.button(
-        "Add layer",
+        t("build.add_button"),
         key="build_add",
         on_click=_insert,
         args=(kind, int(position) - 1),
@@ -196,10 +181,13 @@ def compile_ui() -> CompileSpec:
     """Optimizer, learning rate, momentum and loss."""
     optimizer_col, rate_col, momentum_col, loss_col = st.columns([2, 2, 2, 4])
     optimizer = optimizer_col.selectbox(
-        "Optimizer", OPTIMIZERS, format_func=OPTIMIZER_LABELS.get, key="build_optimizer"
+        t("build.optimizer"),
+        OPTIMIZERS,
+        format_func=option_labels("build.optimizer.{}"),
+        key="build_optimizer",
     )
     learning_rate = rate_col.number_input(
-        "Learning rate",
+        t("build.learning_rate"),
         min_value=0.0,
         max_value=10.0,
         step=0.0005,
@@ -207,13 +195,15 @@ def compile_ui() -> CompileSpec:
         key="build_learning_rate",
     )
     momentum = momentum_col.number_input(
-        "Momentum",
+        t("build.momentum"),
         min_value=0.0,
         max_value=0.999,
         step=0.1,
         key="build_momentum",
         disabled=optimizer != "sgd",
-        help="Used by SGD only.",
+        help=t("build.momentum_help"),
     )
-    loss = loss_col.selectbox("Loss", LOSSES, format_func=LOSS_LABELS.get, key="build_loss")
+    loss = loss_col.selectbox(
+        t("build.loss"), LOSSES, format_func=option_labels("build.loss.{}"), key="build_loss"
+    )
     return CompileSpec(optimizer, float(learning_rate), float(momentum), loss)

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from core.predict import predict_probabilities
+from ui.i18n import t
 from ui.resources import mnist
 from ui.state import ActiveModel, Keys
 
@@ -14,7 +15,7 @@ def test_probabilities(active: ActiveModel) -> np.ndarray:
     """(10000, 10) class probabilities of the active model; cached until another model is active."""
     cache: dict[str, np.ndarray] = st.session_state.setdefault(Keys.PREDICTIONS, {})
     if active.uid not in cache:
-        with st.spinner("Predicting the 10,000 test digits…"):
+        with st.spinner(t("predictions.spinner")):
             probabilities = predict_probabilities(active.model, mnist().x_test)
         cache.clear()  # one model's predictions per session is enough
         cache[active.uid] = probabilities

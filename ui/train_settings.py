@@ -6,20 +6,12 @@ import streamlit as st
 
 from core.presets import Preset
 from core.training import MONITORS, TrainConfig
+from ui.i18n import option_labels, t
 
 ALL_DIGITS = 60_000
-SUBSETS = {1_000: "1,000 (seconds)", 10_000: "10,000", ALL_DIGITS: "all 60,000"}
-VALIDATION_LABELS = {
-    "split": "hold out part of the training digits",
-    "test": "the 10,000 test digits",
-    "none": "none",
-}
-SCHEDULE_LABELS = {
-    "none": "constant",
-    "cosine": "cosine decay to 0",
-    "step": "step: multiply every few epochs",
-    "reduce_on_plateau": "reduce on plateau (ReduceLROnPlateau)",
-}
+SUBSETS = (1_000, 10_000, ALL_DIGITS)
+VALIDATIONS = ("split", "test", "none")
+SCHEDULES = ("none", "cosine", "step", "reduce_on_plateau")
 
 
 # The settings a preset suggests; a new network takes these from its preset, the rest stay.
@@ -74,80 +66,93 @@ def show_settings_of(config: TrainConfig) -> None:
 def settings_ui(disabled: bool) -> TrainConfig:
     """Epochs, batch size, data, validation, seed and the tutorial callbacks."""
     epochs_col, batch_col, subset_col = st.columns(3)
-    epochs = epochs_col.number_input("Epochs", 1, 200, key="train_epochs", disabled=disabled)
+    epochs = epochs_col.number_input(
+        t("train_settings.epochs"), 1, 200, key="train_epochs", disabled=disabled
+    )
     batch_size = batch_col.selectbox(
-        "Batch size", BATCH_SIZES, key="train_batch_size", disabled=disabled
+        t("train_settings.batch_size"), BATCH_SIZES, key="train_batch_size", disabled=disabled
     )
     subset = subset_col.selectbox(
-        "Training digits",
-        list(SUBSETS),
-        format_func=SUBSETS.get,
+        t("train_settings.subset"),
+        SUBSETS,
+        format_func=option_labels("train_settings.subset.{}"),
         key="train_subset",
         disabled=disabled,
-        help="Fewer digits train faster; handy for a quick demo.",
+        help=t("train_settings.subset_help"),
     )
     validation_col, split_col, seed_col = st.columns(3)
     validation = validation_col.selectbox(
-        "Validation data",
-        list(VALIDATION_LABELS),
-        format_func=VALIDATION_LABELS.get,
+        t("train_settings.validation"),
+        VALIDATIONS,
+        format_func=option_labels("train_settings.validation.{}"),
         key="train_validation",
         disabled=disabled,
     )
     split = split_col.slider(
-        "Held-out fraction",
+        t("train_settings.split"),
         0.05,
         0.5,
         step=0.05,
         key="train_validation_split",
         disabled=disabled or validation != "split",
-        help="The tutorials hold out 30% (0.3).",
+        help=t("train_settings.split_help"),
     )
     seed_text = seed_col.text_input(
-        "Random seed", key="train_seed", disabled=disabled,
-        help="A whole number makes the run repeatable: same start weights, same shuffling.",
+        t("train_settings.seed"), key="train_seed", disabled=disabled,
+        help=t("train_settings.seed_help"),
     )  # fmt: skip
-    shuffle = st.checkbox("Shuffle the digits every epoch", key="train_shuffle", disabled=disabled)
+    shuffle = st.checkbox(t("train_settings.shuffle"), key="train_shuffle", disabled=disabled)
 
-    with st.expander("Callbacks: early stopping, best checkpoint, learning-rate schedule"):
+    with st.expander(t("train_settings.callbacks")):
         stop_col, patience_col, monitor_col, restore_col = st.columns(4)
-        early = stop_col.checkbox("Early stopping", key="train_early_stopping", disabled=disabled)
+        early = stop_col.checkbox(
+            t("train_settings.early_stopping"), key="train_early_stopping", disabled=disabled
+        )
         patience = patience_col.number_input(
-            "Patience (epochs)", 1, 20, key="train_patience", disabled=disabled or not early
+            t("train_settings.patience"),
+            1,
+            20,
+            key="train_patience",
+            disabled=disabled or not early,
         )
         monitor = monitor_col.selectbox(
-            "Watch", MONITORS, key="train_early_monitor", disabled=disabled or not early
+            t("train_settings.watch"),
+            MONITORS,
+            key="train_early_monitor",
+            disabled=disabled or not early,
         )
         restore = restore_col.checkbox(
-            "Restore best weights", key="train_restore_best", disabled=disabled or not early
+            t("train_settings.restore_best"),
+            key="train_restore_best",
+            disabled=disabled or not early,
         )
         keep_col, keep_monitor_col = st.columns(2)
         checkpoint = keep_col.checkbox(
-            "Keep the best weights (ModelCheckpoint, save_best_only)",
+            t("train_settings.checkpoint"),
             key="train_checkpoint",
             disabled=disabled,
         )
         checkpoint_monitor = keep_monitor_col.selectbox(
-            "Best by",
+            t("train_settings.best_by"),
             MONITORS,
             key="train_checkpoint_monitor",
             disabled=disabled or not checkpoint,
         )
         schedule_col, every_col, factor_col = st.columns(3)
         schedule = schedule_col.selectbox(
-            "Learning-rate schedule",
-            list(SCHEDULE_LABELS),
-            format_func=SCHEDULE_LABELS.get,
+            t("train_settings.schedule"),
+            SCHEDULES,
+            format_func=option_labels("train_settings.schedule.{}"),
             key="train_lr_schedule",
             disabled=disabled,
         )
         every = every_col.number_input(
-            "Every (epochs)", 1, 50, key="train_step_every",
+            t("train_settings.every"), 1, 50, key="train_step_every",
             disabled=disabled or schedule not in ("step", "reduce_on_plateau"),
-            help="Step: epochs between steps. Plateau: epochs without improvement.",
+            help=t("train_settings.every_help"),
         )  # fmt: skip
         factor = factor_col.number_input(
-            "Factor", 0.01, 0.99, step=0.05, key="train_lr_factor",
+            t("train_settings.factor"), 0.01, 0.99, step=0.05, key="train_lr_factor",
             disabled=disabled or schedule not in ("step", "reduce_on_plateau"),
         )  # fmt: skip
 
