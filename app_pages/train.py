@@ -3,9 +3,11 @@
 import streamlit as st
 
 from core.build import build_model, ensure_compiled
+from core.i18n import MessageError
 from core.presets import PRESETS
 from core.scheduler import OwnerBusyError
 from core.training import TrainingJob, seed_everything
+from ui.i18n import t, tm
 from ui.live_view import curves, live_curves, live_progress, summary
 from ui.resources import mnist, run_store, scheduler
 from ui.session import current_job, owner_token
@@ -13,26 +15,19 @@ from ui.state import Keys, init_session_state, require_active_model
 from ui.train_settings import prepare_settings, settings_ui, show_settings_of, suggested_config
 
 init_session_state()
-st.title("Train")
+st.title(t("train.title"))
 job = current_job()
 running = job is not None and job.snapshot().active
 if running:
     # Also after a refresh, when the session has no active model yet: the job carries on.
-    st.markdown(
-        f"**{job.name}** is training. It becomes the active model when it ends; "
-        "meanwhile you can use the other pages and come back."
-    )
+    st.markdown(t("train.job_running", name=job.name))
     show_settings_of(job.config)
 else:
     active = require_active_model()
     preset = next((p for p in PRESETS.values() if p.spec == active.spec), None)
+    how = t("train.from_spec") if active.spec else t("train.from_weights")
     st.markdown(
-        f"**{active.name}** · {active.model.count_params():,} parameters · "
-        + (
-            "trains from fresh weights built from its spec"
-            if active.spec
-            else "trains further from its current weights"
-        )
+        t("train.model_line", name=active.name, parameters=active.model.count_params(), how=how)
     )
     prepare_settings(active.spec or active.uid, suggested_config(preset))
 config = settings_ui(disabled=running)
@@ -42,24 +37,24 @@ def start(job: TrainingJob) -> None:
     try:
         scheduler().submit(job)
     except OwnerBusyError as error:
-        st.error(str(error))
+        st.error(tm(error))
         return
     st.session_state[Keys.JOB] = job
     st.rerun()
 
 
 if st.button(
-    "Train", type="primary", key="train_start", disabled=running, icon=":material/play_arrow:"
+    t("train.start"),
+    type="primary",
+    key="train_start",
+    disabled=running,
+    icon=":material/play_arrow:",
 ):
     try:
         config.check()
-    except ValueError as error:
-        st.error(str(error))
-        st.stop()
-    seed_everything(config.seed)
-    model = build_model(active.spec) if active.spec else ensure_compiled(active.model)
-    start(
-        TrainingJob(
+        seed_everything(config.seed)
+        model = build_model(active.spec) if active.spec else ensure_compiled(active.model)
+        new_job = TrainingJob(
             model,
             config,
             mnist(),
@@ -68,19 +63,22 @@ if st.button(
             name=active.name,
             owner=owner_token(),
         )
-    )
+    except MessageError as error:  # settings or a model that cannot train: say why
+        st.error(tm(error))
+        st.stop()
+    start(new_job)
 
 if job is None:
-    st.caption("Press Train to start. You can switch pages while it trains and come back.")
+    st.caption(t("train.press_train"))
 elif running:
     live_progress(job)
     st.button(
-        "Stop",
+        t("train.stop"),
         key="train_stop",
         on_click=job.stop,
         disabled=job.status == "stopping",
         icon=":material/stop_circle:",
-        help="Ends training after the current batch and keeps the weights learned so far.",
+        help=t("train.stop_help"),
     )
     live_curves(job)
 else:
@@ -89,8 +87,8 @@ else:
     curves(progress, "train_done")
     if progress.status != "failed":
         more_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
-        extra = more_col.number_input("More epochs", 1, 100, 2, key="train_more_epochs")
+        extra = more_col.number_input(t("train.more_epochs"), 1, 100, 2, key="train_more_epochs")
         if button_col.button(
-            "Continue training", key="train_continue", icon=":material/fast_forward:"
+            t("train.continue"), key="train_continue", icon=":material/fast_forward:"
         ):
             start(job.continue_training(int(extra)))

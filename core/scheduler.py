@@ -7,11 +7,13 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING
 
+from core.i18n import MessageError
+
 if TYPE_CHECKING:  # the job module imports TensorFlow; only a submitted job needs it
     from core.training import TrainingJob
 
 
-class OwnerBusyError(RuntimeError):
+class OwnerBusyError(MessageError, RuntimeError):
     """The owner already has a queued or running training."""
 
 
@@ -29,10 +31,7 @@ class TrainingScheduler:
         with self._lock:
             for other in (*self._running, *self._queue):
                 if other.owner == job.owner:
-                    raise OwnerBusyError(
-                        "You already have a training in progress: stop it or wait for it to "
-                        "finish before starting another."
-                    )
+                    raise OwnerBusyError("train.owner_busy")
                 if other.model is job.model:
                     raise ValueError("This model is already being trained.")
             if job.status != "queued":

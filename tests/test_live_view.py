@@ -3,10 +3,15 @@
 from types import MappingProxyType
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from core.training import Progress
+from core.presets import PRESETS
+from core.training import Progress, TrainConfig
+from core.training.config import ConfigError
+from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
 from ui.charts import batch_loss_curve, thin_points
 from ui.live_view import progress_html
+from ui.state import ActiveModel, Keys
 
 
 def progress(**changes) -> Progress:
@@ -40,3 +45,34 @@ def test_thinning_keeps_the_curve_and_the_mean():
     assert sum(loss for _, loss in thinned) / len(thinned) == pytest.approx(mean)
     assert thin_points(points[:10], 300) == points[:10]
     assert len(batch_loss_curve(points, 100).data[0].x) == len(thinned)
+
+
+def test_the_train_page_speaks_korean():
+    from core.build import build_model
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["lang"] = "ko"
+    at.run()
+    spec = PRESETS["mlp_sgd"].spec
+    at.session_state[Keys.ACTIVE_MODEL] = ActiveModel(build_model(spec), spec.name, "built", spec)
+    at = open_page("train", at)
+    assert at.title[0].value == "학습"
+    assert "파라미터" in texts(at) and "학습 시작을 누르세요" in texts(at)
+    assert by_key(at.button, "train_start").label == "학습 시작"
+    # A setting that cannot work is refused in Korean, not with an exception.
+    by_key(at.selectbox, "train_subset").select(1_000).run()
+    by_key(at.selectbox, "train_validation").set_value("none").run()
+    by_key(at.checkbox, "train_early_stopping").check().run()
+    by_key(at.selectbox, "train_early_monitor").set_value("val_loss").run()
+    by_key(at.button, "train_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("검증 데이터가 있어야 합니다" in e.value for e in at.error), [
+        e.value for e in at.error
+    ]
+
+
+def test_config_errors_carry_their_message_in_both_languages():
+    with pytest.raises(ConfigError) as caught:
+        TrainConfig(epochs=0).check()
+    assert str(caught.value) == "Train for at least 1 epoch."
+    assert caught.value.message.render("ko") == "에포크는 1 이상이어야 합니다."

@@ -306,16 +306,18 @@ def test_a_diverging_loss_fails_clearly_and_frees_the_slot(store, mnist, lr):
     run_to_end(job, scheduler)
     snap = job.snapshot()
     assert snap.status == "failed"
-    assert "The loss exploded" in snap.message and "at epoch 1, batch" in snap.message
-    assert "learning rate is probably too high; try 0.001" in snap.message
+    text = str(snap.message)
+    assert "The loss exploded" in text and "at epoch 1, batch" in text
+    assert "learning rate is probably too high; try 0.001" in text
+    assert "학습률이 너무 높은 것 같습니다" in snap.message.render("ko")
     assert snap.epoch == 1 and snap.batch < 16  # it ended at once, not after 3 epochs
     assert scheduler.running_count() == 0
     (record,) = store.list_runs("alice")
-    assert record.status == "failed" and record.message == snap.message and not record.has_model
+    assert record.status == "failed" and record.message == text and not record.has_model
 
 
 def test_nan_message_is_plain():
-    assert training_callbacks.divergence_message(float("nan"), 1, 12) == (
+    assert str(training_callbacks.divergence_message(float("nan"), 1, 12)) == (
         "The loss became NaN at epoch 1, batch 12: "
         "the learning rate is probably too high; try 0.001."
     )
@@ -330,7 +332,7 @@ def test_an_exception_in_the_thread_becomes_a_failure(store, mnist):
     scheduler = TrainingScheduler(max_concurrent=1)
     job = make_job(store, mnist, callbacks=[Boom()])
     run_to_end(job, scheduler)
-    assert job.status == "failed" and "boom" in job.snapshot().message
+    assert job.status == "failed" and "boom" in str(job.snapshot().message)
     assert scheduler.running_count() == 0
     run_to_end(make_job(store, mnist), scheduler)  # the slot is free again
 

@@ -1,4 +1,4 @@
-"""Plotly figures shared by pages."""
+"""Plotly figures shared by pages; titles and axes in the reader's language (train.po)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+
+from ui.i18n import t
 
 MAX_DRAWN_POINTS = 300  # per line of the batch-loss curve
 
@@ -30,8 +32,8 @@ def probability_bars(probabilities: np.ndarray, true_label: int | None = None) -
     figure.update_layout(
         height=260,
         margin={"t": 10, "b": 10, "l": 10, "r": 10},
-        yaxis={"range": [0, 1.15], "tickformat": ".0%", "title": "probability"},
-        xaxis={"title": "digit", "type": "category"},
+        yaxis={"range": [0, 1.15], "tickformat": ".0%", "title": t("charts.probability")},
+        xaxis={"title": t("charts.digit"), "type": "category"},
     )
     return figure
 
@@ -47,27 +49,41 @@ def confusion_heatmap(matrix: np.ndarray) -> go.Figure:
             text=matrix,
             texttemplate="%{text}",
             colorscale="Blues",
-            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+            hovertemplate=t("charts.confusion_hover"),
         )
     )
     figure.update_layout(
         height=460,
         margin={"t": 10, "b": 10},
-        xaxis={"title": "predicted", "type": "category"},
-        yaxis={"title": "true", "type": "category", "autorange": "reversed"},
+        xaxis={"title": t("charts.predicted"), "type": "category"},
+        yaxis={"title": t("charts.true"), "type": "category", "autorange": "reversed"},
     )
     return figure
 
 
 def epoch_axis(epochs: int) -> dict:
     """An x axis of whole epochs with at most about ten labels."""
-    return {"title": "epoch", "dtick": max(1, math.ceil(epochs / 10)), "rangemode": "nonnegative"}
+    return {
+        "title": t("charts.epoch"),
+        "dtick": max(1, math.ceil(epochs / 10)),
+        "rangemode": "nonnegative",
+    }
+
+
+def metric_title(metric: str) -> str:
+    """'loss' and 'accuracy' in the reader's language; other metric names stay Keras's."""
+    titles = {"loss": t("charts.metric_loss"), "accuracy": t("charts.metric_accuracy")}
+    return titles.get(metric, metric)
 
 
 def epoch_curves(history: dict, metric: str) -> go.Figure:
     """Training and validation curves of one metric ("loss" or "accuracy") per epoch."""
     figure = go.Figure()
-    for key, name, dash in ((metric, "training", "solid"), (f"val_{metric}", "validation", "dash")):
+    lines = (
+        (metric, t("charts.training"), "solid"),
+        (f"val_{metric}", t("charts.validation"), "dash"),
+    )
+    for key, name, dash in lines:
         values = history.get(key)
         if values:
             figure.add_scatter(
@@ -75,7 +91,7 @@ def epoch_curves(history: dict, metric: str) -> go.Figure:
                 mode="lines+markers", line={"dash": dash},
             )  # fmt: skip
     figure.update_layout(
-        title=metric,
+        title=metric_title(metric),
         height=280,
         margin={"t": 40, "b": 10, "l": 10, "r": 10},
         xaxis=epoch_axis(max((len(v) for v in history.values()), default=1)),
@@ -102,14 +118,14 @@ def batch_loss_curve(points: Sequence[tuple[int, float]], batches_per_epoch: int
             x=[round(batch / batches_per_epoch, 4) for batch, _ in drawn],
             y=[round(loss, 5) for _, loss in drawn],
             mode="lines",
-            name="batch loss",
+            name=t("charts.batch_loss"),
         )
     )
     figure.update_layout(
-        title="loss per batch",
+        title=t("charts.loss_per_batch"),
         height=280,
         margin={"t": 40, "b": 10, "l": 10, "r": 10},
-        xaxis={"title": "epoch"},
+        xaxis={"title": t("charts.epoch")},
     )
     return figure
 

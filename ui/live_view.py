@@ -15,6 +15,7 @@ import streamlit as st
 
 from core.training import Progress, TrainingJob
 from ui.charts import batch_loss_curve, epoch_curves
+from ui.i18n import t, tm
 
 PROGRESS_EVERY = 1.0  # seconds between progress refreshes
 CURVES_EVERY = 3.0  # seconds between chart refreshes
@@ -24,25 +25,31 @@ def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "…"
     minutes, seconds = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+    if minutes:
+        return t("train.minutes_seconds", minutes=minutes, seconds=seconds)
+    return t("train.seconds", seconds=seconds)
 
 
 def progress_text(p: Progress) -> str:
     """'Epoch 2/5 · batch 120/422 · 4,310 digits/s · 9 s left · lr 0.00100'."""
     if p.status == "queued":
-        return f"Waiting for a free trainer: number {p.queue_position} in the queue."
+        return t("train.queued", position=p.queue_position)
     if p.phase != "training":
-        return {
-            "preparing": "Preparing the data and the model…",
-            "evaluating": "Testing on the 10,000 test digits…",
-            "saving": "Saving the run…",
-        }.get(p.phase, p.phase)  # noqa: E501
-    parts = [f"Epoch {max(p.epoch, 1)}/{p.epochs}", f"batch {p.batch}/{p.batches_per_epoch}"]
+        phases = {
+            "preparing": t("train.phase_preparing"),
+            "evaluating": t("train.phase_evaluating"),
+            "saving": t("train.phase_saving"),
+        }
+        return phases.get(p.phase, p.phase)
+    parts = [
+        t("train.progress_epoch", epoch=max(p.epoch, 1), epochs=p.epochs),
+        t("train.progress_batch", batch=p.batch, batches=p.batches_per_epoch),
+    ]
     if p.samples_per_second:
-        parts.append(f"{p.samples_per_second:,.0f} digits/s")
-    parts.append(f"{_duration(p.seconds_left)} left")
+        parts.append(t("train.progress_rate", rate=p.samples_per_second))
+    parts.append(t("train.progress_left", duration=_duration(p.seconds_left)))
     if p.learning_rate is not None:
-        parts.append(f"learning rate {p.learning_rate:.5f}")
+        parts.append(t("train.progress_lr", lr=p.learning_rate))
     return " · ".join(parts)
 
 
@@ -55,12 +62,12 @@ def progress_fraction(p: Progress) -> float:
 def progress_html(p: Progress) -> str:
     """The progress bar and its two lines of text as one static HTML block (no animation)."""
     percent = 100 * progress_fraction(p)
-    status = "Stopping after this batch…" if p.status == "stopping" else progress_text(p)
-    seen = f"{p.samples_seen:,} digits seen · {_duration(p.seconds_elapsed)} so far"
+    status = t("train.stopping") if p.status == "stopping" else progress_text(p)
+    seen = t("train.seen", samples=p.samples_seen, duration=_duration(p.seconds_elapsed))
     return (
         '<div class="train-progress" style="contain: content">'
         f'<p style="margin: 0 0 0.4rem">{escape(status)}</p>'
-        f'<div role="progressbar" aria-label="Training progress" aria-valuemin="0" '
+        f'<div role="progressbar" aria-label="{escape(t("train.progress_label"))}" aria-valuemin="0" '
         f'aria-valuemax="100" aria-valuenow="{percent:.0f}" '
         'style="height: 0.5rem; border-radius: 0.25rem; background: #e6ebf3">'
         f'<div style="height: 100%; width: {percent:.1f}%; border-radius: 0.25rem; '
@@ -78,7 +85,7 @@ def curves(p: Progress, key: str) -> None:
         loss_col.plotly_chart(epoch_curves(history, "loss"), key=f"{key}_loss")
         accuracy_col.plotly_chart(epoch_curves(history, "accuracy"), key=f"{key}_accuracy")
     else:
-        loss_col.caption("The epoch curves appear when the first epoch ends.")
+        loss_col.caption(t("train.curves_later"))
     if p.batch_losses:
         batch_col.plotly_chart(
             batch_loss_curve(p.batch_losses, p.batches_per_epoch), key=f"{key}_batches"
@@ -102,32 +109,37 @@ def live_curves(job: TrainingJob) -> None:
 def summary(p: Progress) -> None:
     """How the job ended, its final and best metrics, test accuracy and wall time."""
     if p.status == "failed":
-        st.error(p.message or "The training failed.", icon=":material/error:")
+        st.error(tm(p.message) if p.message else t("train.failed"), icon=":material/error:")
         return
     s = p.summary
-    verdict = {"finished": "Training finished", "stopped": "Training stopped"}.get(
+    verdict = {"finished": t("train.finished"), "stopped": t("train.stopped")}.get(
         p.status, p.status
     )
-    st.success(f"{verdict}: {p.message}" if p.message else verdict, icon=":material/check_circle:")
+    if p.message:
+        verdict = t("train.verdict_with_message", verdict=verdict, message=tm(p.message))
+    st.success(verdict, icon=":material/check_circle:")
     if s is None:
         return
     test, best, final, wall = st.columns(4)
     if s.test_accuracy is not None:
         test.metric(
-            "Test accuracy", f"{s.test_accuracy:.2%}", f"loss {s.test_loss:.4f}", delta_color="off"
+            t("train.test_accuracy"),
+            f"{s.test_accuracy:.2%}",
+            t("train.test_loss", loss=s.test_loss),
+            delta_color="off",
         )
     if s.best_epoch is not None and s.best_monitor:
         best.metric(
-            f"Best {s.best_monitor}",
+            t("train.best_metric", metric=s.best_monitor),
             f"{s.best.get(s.best_monitor, float('nan')):.4f}",
-            f"epoch {s.best_epoch}",
+            t("train.best_epoch", epoch=s.best_epoch),
             delta_color="off",
-        )  # noqa: E501
+        )
     if "accuracy" in s.final:
-        final.metric("Final training accuracy", f"{s.final['accuracy']:.2%}")
+        final.metric(t("train.final_accuracy"), f"{s.final['accuracy']:.2%}")
     wall.metric(
-        "Wall time",
+        t("train.wall_time"),
         _duration(s.wall_seconds),
-        f"{_duration(s.train_seconds)} training",
+        t("train.training_time", duration=_duration(s.train_seconds)),
         delta_color="off",
     )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import keras
 
+from core.i18n import Message, msg
 from core.training.keras_state import canonical_metric
 
 if TYPE_CHECKING:
@@ -40,13 +41,11 @@ class CosineDecayPerBatch(keras.callbacks.Callback):
         self._step += 1
 
 
-def divergence_message(loss: float, epoch: int, batch: int) -> str:
+def divergence_message(loss: float, epoch: int, batch: int) -> Message:
     """Plain words for a loss that blew up."""
-    what = "became NaN" if math.isnan(loss) else f"exploded ({loss:.3g})"
-    return (
-        f"The loss {what} at epoch {epoch}, batch {batch}: "
-        "the learning rate is probably too high; try 0.001."
-    )
+    if math.isnan(loss):
+        return msg("train.loss_nan", epoch=epoch, batch=batch)
+    return msg("train.loss_exploded", loss=loss, epoch=epoch, batch=batch)
 
 
 class ProgressCallback(keras.callbacks.Callback):

@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from core.i18n import MessageError, msg
+
 Validation = Literal["split", "test", "none"]
 Monitor = Literal["val_loss", "val_accuracy", "loss", "accuracy"]
 LrSchedule = Literal["none", "reduce_on_plateau", "step", "cosine"]
@@ -13,6 +15,10 @@ LrSchedule = Literal["none", "reduce_on_plateau", "step", "cosine"]
 VALIDATIONS = ("split", "test", "none")
 MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
 LR_SCHEDULES = ("none", "reduce_on_plateau", "step", "cosine")
+
+
+class ConfigError(MessageError):
+    """Training settings that cannot work together."""
 
 
 @dataclass(frozen=True)
@@ -45,33 +51,36 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def check(self) -> None:
-        """Raise ValueError with a plain message if the settings cannot work together."""
+        """Raise ConfigError (a ValueError) in plain words if the settings cannot work together."""
         if self.epochs < 1:
-            raise ValueError("Train for at least 1 epoch.")
+            raise ConfigError("train.config_epochs")
         if self.batch_size < 1:
-            raise ValueError("The batch size must be at least 1.")
+            raise ConfigError("train.config_batch_size")
         if self.validation not in VALIDATIONS:
-            raise ValueError(f"Validation must be one of {VALIDATIONS}, not {self.validation!r}.")
+            raise ConfigError(
+                "train.config_validation", choices=", ".join(VALIDATIONS), value=self.validation
+            )
         if self.validation == "split" and not 0 < self.validation_split < 1:
-            raise ValueError("The validation split must be between 0 and 1 (e.g. 0.1).")
+            raise ConfigError("train.config_split")
         if self.subset_size is not None and self.subset_size < 1:
-            raise ValueError("Use at least 1 training digit.")
+            raise ConfigError("train.config_subset")
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"Unknown learning-rate schedule {self.lr_schedule!r}.")
+            raise ConfigError("train.config_schedule", value=self.lr_schedule)
         if self.lr_schedule == "step" and (self.step_every < 1 or self.step_factor <= 0):
-            raise ValueError("The step schedule needs step_every >= 1 and a factor above 0.")
+            raise ConfigError("train.config_step")
         if self.lr_schedule == "reduce_on_plateau" and not 0 < self.plateau_factor < 1:
-            raise ValueError("The plateau factor must be between 0 and 1 (e.g. 0.5).")
+            raise ConfigError("train.config_plateau")
         for used, monitor, what in (
-            (self.early_stopping, self.early_stopping_monitor, "Early stopping"),
-            (self.checkpoint_best, self.checkpoint_monitor, "Keeping the best weights"),
+            (self.early_stopping, self.early_stopping_monitor, msg("train.early_stopping")),
+            (self.checkpoint_best, self.checkpoint_monitor, msg("train.keeping_best")),
         ):
             if not used:
                 continue
             if monitor not in MONITORS:
-                raise ValueError(f"{what} cannot watch {monitor!r}; use one of {MONITORS}.")
+                raise ConfigError(
+                    "train.config_monitor", what=what, monitor=monitor, choices=", ".join(MONITORS)
+                )
             if monitor.startswith("val_") and self.validation == "none":
-                raise ValueError(
-                    f"{what} watches {monitor}, but there is no validation data: "
-                    f"choose a validation split or the test set, or watch {monitor[4:]} instead."
+                raise ConfigError(
+                    "train.config_no_validation", what=what, monitor=monitor, plain=monitor[4:]
                 )

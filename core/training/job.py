@@ -21,6 +21,7 @@ from core.data import (
     labels_for_loss,
     to_model_input,
 )
+from core.i18n import Message, MessageError, msg
 from core.runs import (
     BEST_WEIGHTS_FILE,
     HISTORY_FILE,
@@ -30,7 +31,7 @@ from core.runs import (
     write_json_atomic,
 )
 from core.training.callbacks import CosineDecayPerBatch, ProgressCallback
-from core.training.config import TrainConfig
+from core.training.config import ConfigError, TrainConfig
 from core.training.keras_state import (
     build_training_state,
     canonical_metric,
@@ -84,8 +85,8 @@ class TrainingJob:
         self._done = threading.Event()
         self._status: Status = "queued"
         self._phase = "waiting"
-        self._message = ""
-        self._fail_message = ""
+        self._message: Message | str = ""  # a Message: the page shows it in its language
+        self._fail_message: Message | None = None
         self._summary: Summary | None = None
         self._position: Callable[[TrainingJob], int | None] = lambda job: None
         self._on_done: Callable[[TrainingJob], None] = lambda job: None
@@ -220,7 +221,7 @@ class TrainingJob:
         """Called by the scheduler for a job stopped while still queued."""
         self._status = "stopped"
         self._phase = "done"
-        self._message = "Cancelled before it started."
+        self._message = msg("train.cancelled")
         self._done.set()
 
     # ----- the training thread ----------------------------------------------------------
@@ -231,7 +232,10 @@ class TrainingJob:
             self._train_and_save()
         except Exception as exc:  # any failure becomes a status the page can show
             self._status = "failed"
-            self._message = f"Training failed: {type(exc).__name__}: {exc}"
+            reason = (
+                exc.message if isinstance(exc, MessageError) else f"{type(exc).__name__}: {exc}"
+            )
+            self._message = msg("train.failed_with", reason=reason)
             self._try_write_failure()
         finally:
             self._t_end = time.perf_counter()
@@ -305,10 +309,7 @@ class TrainingJob:
         cbs: list[keras.callbacks.Callback] = []
         if cfg.lr_schedule != "none":
             if self.base_lr is None:
-                raise ValueError(
-                    "This model's optimizer already has a learning-rate schedule; "
-                    "choose the schedule 'none'."
-                )
+                raise ConfigError("train.optimizer_has_schedule")
             self.model.optimizer.learning_rate = self.base_lr
         if cfg.lr_schedule == "cosine":
             total = cfg.epochs * self.batches_per_epoch
@@ -446,7 +447,7 @@ class TrainingJob:
             history = {k: list(v) for k, v in self._history.items()}
             points = list(self._points)
         write_json_atomic(self.run_dir / HISTORY_FILE, {"epochs": history, "batch_losses": points})
-        metrics = {"status": status, "message": self._message}
+        metrics = {"status": status, "message": str(self._message)}
         if self._first_batch_at is not None:
             metrics["first_batch_at"] = self._first_batch_at
         if self._summary:
@@ -466,12 +467,12 @@ class TrainingJob:
 
     def _check_model(self) -> None:
         if getattr(self.model, "optimizer", None) is None or not self.model.compiled:
-            raise ValueError("Compile the model before training it.")
+            raise ConfigError("train.not_compiled")
         shape = tuple(self.model.input_shape[1:])
         if math.prod(shape) != IMAGE_SIZE * IMAGE_SIZE:
-            raise ValueError(f"The model expects inputs of shape {shape}, not 28x28 images.")
+            raise ConfigError("train.bad_input_shape", shape=str(shape))
         if self.model.output_shape[-1] != NUM_CLASSES:
-            raise ValueError(f"The model must output {NUM_CLASSES} values, one per digit.")
+            raise ConfigError("train.bad_output", classes=NUM_CLASSES)
         needs_accuracy = [
             m
             for used, m in (
@@ -481,9 +482,7 @@ class TrainingJob:
             if used and m.endswith("accuracy")
         ]
         if needs_accuracy and "acc" not in str(self.model.get_compile_config().get("metrics")):
-            raise ValueError(
-                f"{needs_accuracy[0]} needs the model compiled with metrics=['accuracy']."
-            )
+            raise ConfigError("train.needs_accuracy_metric", monitor=needs_accuracy[0])
 
     def _train_count(self) -> int:
         n = min(self.config.subset_size or len(self.mnist.x_train), len(self.mnist.x_train))
@@ -491,5 +490,5 @@ class TrainingJob:
             # Keras keeps the first floor(n * (1 - split)) digits for training.
             n = int(math.floor(n * (1.0 - self.config.validation_split)))
         if n < 1:
-            raise ValueError("No training digits left after the validation split.")
+            raise ConfigError("train.no_training_digits")
         return n

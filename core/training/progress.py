@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
+from core.i18n import Message
+
 Status = Literal["queued", "running", "stopping", "finished", "stopped", "failed"]
 ACTIVE_STATUSES = ("queued", "running", "stopping")
 
@@ -36,7 +38,7 @@ class Progress:
 
     status: Status
     queue_position: int | None  # 1 = next to start; None unless queued
-    message: str  # failure text (or why it stopped); empty otherwise
+    message: Message | str  # failure text (or why it stopped); empty otherwise
     phase: str  # "waiting", "preparing", "training", "evaluating", "saving", "done"
     epoch: int  # 1-based epoch in progress (0 before the first)
     epochs: int  # last epoch of this job (includes epochs of earlier jobs on the model)

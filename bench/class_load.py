@@ -1,0 +1,329 @@
+"""A class of 30 on one server, over Streamlit's own websocket protocol (no browsers).
+
+Starts the app server on 127.0.0.1 and drives SESSIONS learners the way the browser does: each
+opens a websocket to /_stcore/stream, sends BackMsg rerun requests (page_script_hash for a page
+switch, widget states for a typed name or a clicked button, fragment_id for the live view's
+automatic refreshes) and reads the ForwardMsg deltas it gets back. Every learner opens pages,
+builds the default preset under its own name (learner00, learner01, ...) and switches pages;
+TRAINERS of them train it on 10,000 digits and watch it live, while the others keep switching
+pages until the last training has ended.
+
+Checks (exit code 1 if one fails): every training ends "Training finished" with its own model (the
+session's sidebar names it, and the session's own run folder holds that name's finished run with
+the test accuracy the page shows); no page a session was sent ever names another learner; no
+page shows an exception. Measures the script-run time of every page view (the request to switch
+page until the server says the run finished) while trainings run.
+
+Run from the repository root: .venv/bin/python -m bench.class_load [--sessions 30] [--trainers 6]
+Goal: p95 of a page view under that load <= 1.0 s. The last line prints `p95 N s`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import random
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+from tests.browser.conftest import free_port, start_app, wait_healthy
+
+# Pages a learner switches between. Mistakes and Evaluate are left out on purpose: they predict
+# the 10,000 test digits with the learner's model on first visit, a computation, not a page view.
+BROWSED = ("Data", "Inspect", "Runs", "Save", "Draw", "Train", "Build")
+RUN_TIMEOUT = 300.0  # seconds one script run may take before the learner gives up
+TRAIN_TIMEOUT = 1200.0  # seconds a training may take, queue included
+TOTAL_TIMEOUT = 2400.0  # the whole benchmark stops after this, whatever happens
+NAME = re.compile(r"learner\d\d")
+
+
+class CheckFailed(Exception):
+    """A learner saw something it must not see, or did not get what it asked for."""
+
+
+@dataclass
+class RunResult:
+    """What one script run sent back."""
+
+    seconds: float
+    texts: list[str]
+    widgets: dict[str, str]  # user key -> widget id
+    exceptions: list[str]
+    auto_reruns: dict[str, float]  # fragment id -> interval
+
+
+@dataclass
+class Learner:
+    """One browser tab, spoken for over the websocket protocol."""
+
+    index: int
+    url: str
+    trains: bool
+    name: str = ""
+    pages: dict[str, str] = field(default_factory=dict)  # page name -> page_script_hash
+    page: str = ""
+    widget_ids: dict[str, str] = field(default_factory=dict)
+    values: dict[str, WidgetState] = field(default_factory=dict)  # widgets the learner has set
+    query: str = ""
+    fragments: dict[str, float] = field(default_factory=dict)
+    page_views: list[float] = field(default_factory=list)
+    seen_texts: list[str] = field(default_factory=list)
+    shown_accuracy: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = f"learner{self.index:02d}"
+
+    @property
+    def owner(self) -> str:
+        return parse_qs(self.query).get("session", [""])[0]
+
+    async def run(self, ws, *, page: str | None = None, trigger: str | None = None,
+                  fragment: str | None = None) -> RunResult:  # fmt: skip
+        """Send one rerun request and read the messages until the run has finished."""
+        back = BackMsg()
+        state = back.rerun_script
+        state.query_string = self.query
+        if page is not None:
+            self.page = page
+        state.page_script_hash = self.pages.get(self.page, "")
+        states = list(self.values.values())
+        if trigger:
+            pressed = WidgetState(id=self.widget_ids[trigger], trigger_value=True)
+            states.append(pressed)
+        state.widget_states.widgets.extend(states)
+        if fragment:
+            state.fragment_id = fragment
+            state.is_auto_rerun = True
+        t0 = time.perf_counter()
+        await ws.send(back.SerializeToString())
+        result = RunResult(0.0, [], {}, [], {})
+        deadline = t0 + RUN_TIMEOUT
+        while True:
+            raw = await asyncio.wait_for(ws.recv(), max(1.0, deadline - time.perf_counter()))
+            message = ForwardMsg()
+            message.ParseFromString(raw)
+            kind = message.WhichOneof("type")
+            if kind == "script_finished":
+                if message.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    continue  # st.rerun(): the rerun that follows belongs to this request
+                break
+            self._read(message, kind, result)
+        result.seconds = time.perf_counter() - t0
+        self.widget_ids.update(result.widgets)
+        if not fragment:
+            self.fragments = result.auto_reruns
+        self.seen_texts.extend(result.texts)
+        others = {n for text in result.texts for n in NAME.findall(text)} - {self.name}
+        if others:
+            raise CheckFailed(f"{self.name} was shown {sorted(others)} on {self.page}")
+        if result.exceptions:
+            raise CheckFailed(f"{self.name} got an exception on {self.page}: {result.exceptions}")
+        return result
+
+    def _read(self, message: ForwardMsg, kind: str, result: RunResult) -> None:
+        if kind == "navigation":
+            self.pages = {p.page_name: p.page_script_hash for p in message.navigation.app_pages}
+        elif kind == "page_info_changed":
+            self.query = message.page_info_changed.query_string
+        elif kind == "auto_rerun":
+            result.auto_reruns[message.auto_rerun.fragment_id] = message.auto_rerun.interval
+        elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+            element = message.delta.new_element
+            element_kind = element.WhichOneof("type")
+            body = getattr(element, element_kind)
+            if element_kind == "exception":
+                result.exceptions.append(f"{body.type}: {body.message}")
+            elif element_kind == "metric":
+                result.texts.append(f"{body.label} {body.body}")
+            elif element_kind in ("heading", "markdown", "alert", "text", "html"):
+                result.texts.append(body.body)
+            elif element_kind == "code":
+                result.texts.append(body.code_text)
+            elif element_kind == "dataframe":
+                result.texts.append(str(body))  # the Runs table's cells are in its bytes
+            elif element_kind in ("selectbox", "radio", "multiselect"):
+                result.texts.extend(body.options)  # e.g. the runs one can pick
+            widget_id = getattr(body, "id", "")
+            if widget_id.startswith("$$ID-") and widget_id.count("-") >= 2:
+                result.widgets[widget_id.split("-", 2)[2]] = widget_id
+
+    def set_value(self, key: str, **value) -> None:
+        self.values[key] = WidgetState(id=self.widget_ids[key], **value)
+
+    async def view(self, ws, page: str) -> RunResult:
+        """Switch page like a click in the sidebar; its script-run time is a page view."""
+        result = await self.run(ws, page=page)
+        self.page_views.append(result.seconds)
+        return result
+
+
+async def build(learner: Learner, ws) -> None:
+    await learner.view(ws, "Build")
+    learner.set_value("build_name", string_value=learner.name)
+    await learner.run(ws)  # typing the name reruns the page, as in the browser
+    result = await learner.run(ws, trigger="build_submit")
+    if not any("It is now the active model" in text for text in result.texts):
+        raise CheckFailed(f"{learner.name}: Build did not make the model active")
+
+
+async def train(learner: Learner, ws) -> None:
+    await learner.view(ws, "Train")
+    learner.set_value("train_subset", string_value="10,000")
+    await learner.run(ws)
+    result = await learner.run(ws, trigger="train_start")
+    deadline = time.perf_counter() + TRAIN_TIMEOUT
+    next_at = {fragment: time.perf_counter() for fragment in learner.fragments}
+    while not any(text.startswith("Training finished") for text in result.texts):
+        if any("Training failed" in text or "training failed" in text for text in result.texts):
+            raise CheckFailed(f"{learner.name}: {result.texts}")
+        if time.perf_counter() > deadline or not learner.fragments:
+            raise CheckFailed(f"{learner.name}: the training did not finish ({result.texts[-3:]})")
+        # The browser reruns each live fragment at its interval; so does this learner.
+        fragment = min(learner.fragments, key=lambda f: next_at.get(f, 0.0))
+        await asyncio.sleep(max(0.0, next_at.get(fragment, 0.0) - time.perf_counter()))
+        next_at[fragment] = time.perf_counter() + learner.fragments[fragment]
+        result = await learner.run(ws, fragment=fragment)
+    learner.shown_accuracy = next(t for t in result.texts if t.startswith("Test accuracy"))
+    sidebar = " ".join(result.texts)
+    if f"**{learner.name}**" not in sidebar:
+        raise CheckFailed(f"{learner.name}: the trained model is not the active one")
+
+
+async def learner_session(learner: Learner, trainings_done: asyncio.Event, seed: int) -> None:
+    rng = random.Random(seed)
+    url = learner.url.replace("http://", "ws://") + "/_stcore/stream"
+    async with websockets.connect(url, subprotocols=["streamlit"], max_size=None) as ws:
+        await learner.view(ws, "Data")
+        await build(learner, ws)
+        await learner.view(ws, "Inspect")
+        if learner.trains:
+            await train(learner, ws)
+        else:
+            for _ in range(40):  # switch pages while the others train, with time to read
+                await learner.view(ws, rng.choice(BROWSED))
+                try:
+                    await asyncio.wait_for(trainings_done.wait(), rng.uniform(1.0, 4.0))
+                    break
+                except TimeoutError:
+                    pass
+        result = await learner.view(ws, "Runs")
+        runs_shown = " ".join(result.texts)
+        if learner.trains and learner.name not in runs_shown:
+            raise CheckFailed(f"{learner.name}: its run is not on its Runs page")
+
+
+def check_run_folder(learner: Learner, runs_dir: Path) -> None:
+    """The learner's own folder holds its finished run, with the accuracy its page showed."""
+    folders = [p for p in (runs_dir / learner.owner).iterdir() if (p / "spec.json").exists()]
+    if len(folders) != 1:
+        raise CheckFailed(f"{learner.name}: {len(folders)} runs in its folder, not 1")
+    spec = json.loads((folders[0] / "spec.json").read_text())
+    metrics = json.loads((folders[0] / "metrics.json").read_text())
+    if spec["name"] != learner.name or metrics["status"] != "finished":
+        raise CheckFailed(f"{learner.name}: its folder holds {spec['name']} ({metrics['status']})")
+    if not (folders[0] / "model.keras").exists():
+        raise CheckFailed(f"{learner.name}: its run saved no model")
+    if f"{metrics['test_accuracy']:.2%}" not in learner.shown_accuracy:
+        raise CheckFailed(
+            f"{learner.name}: page showed {learner.shown_accuracy!r}, its run has "
+            f"{metrics['test_accuracy']:.2%}"
+        )
+
+
+def make_learners(url: str, sessions: int, trainers: int) -> list[Learner]:
+    """The class; every (sessions // trainers)-th learner trains, the first among them."""
+    chosen = set(list(range(0, sessions, max(1, sessions // trainers)))[:trainers])
+    return [Learner(i, url, trains=i in chosen) for i in range(sessions)]
+
+
+async def teacher_opens_the_app(url: str) -> None:
+    """Before class: one visit to Build, so that TensorFlow is loaded when the learners come."""
+    teacher = Learner(99, url, trains=False)
+    ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
+    async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None) as ws:
+        await teacher.view(ws, "Data")
+        await teacher.view(ws, "Build")
+
+
+async def drive(learners: list[Learner]) -> None:
+    trainings_done = asyncio.Event()
+
+    async def staggered(learner: Learner) -> None:
+        await asyncio.sleep(learner.index * 0.5)  # a class arrives within seconds, not at once
+        await learner_session(learner, trainings_done, seed=learner.index)
+
+    trainer_tasks = [asyncio.create_task(staggered(x)) for x in learners if x.trains]
+    other_tasks = [asyncio.create_task(staggered(x)) for x in learners if not x.trains]
+
+    async def trainers_then_signal() -> None:
+        try:
+            await asyncio.gather(*trainer_tasks)
+        finally:
+            trainings_done.set()
+
+    await asyncio.wait_for(
+        asyncio.gather(trainers_then_signal(), *other_tasks), timeout=TOTAL_TIMEOUT
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--trainers", type=int, default=6)
+    args = parser.parse_args()
+    port = free_port()
+    runs_dir = Path(tempfile.mkdtemp(prefix="bench-class-")) / "runs"
+    server = start_app(port, runs_dir)
+    url = f"http://127.0.0.1:{port}"
+    failures: list[str] = []
+    learners: list[Learner] = []
+    t0 = time.perf_counter()
+    try:
+        wait_healthy(url)
+        try:
+            asyncio.run(teacher_opens_the_app(url))
+            learners = make_learners(url, args.sessions, args.trainers)
+            asyncio.run(drive(learners))
+        except (CheckFailed, TimeoutError, OSError, websockets.WebSocketException) as error:
+            failures.append(f"{type(error).__name__}: {error}")
+        for learner in learners:
+            if learner.trains:
+                try:
+                    check_run_folder(learner, runs_dir)
+                except (CheckFailed, OSError) as error:
+                    failures.append(str(error))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    views = [seconds for learner in learners for seconds in learner.page_views]
+    print(f"{args.sessions} sessions, {args.trainers} trained, {time.perf_counter() - t0:.0f} s")
+    if views:
+        print(
+            f"page views: {len(views)}, p50 {percentile(views, 0.5):.2f} s, max {max(views):.2f} s"
+        )
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    print("checks: " + ("all held" if not failures else f"{len(failures)} failed"))
+    print(f"p95 {percentile(views, 0.95):.2f} s" if views else "p95 n/a s")
+    return 0 if not failures and views else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
