@@ -25,7 +25,9 @@ PAGE_ICONS = {
 init_session_state()
 st.title(t("lessons.title"))
 st.caption(t("lessons.caption"))
-results = lesson_results(LESSONS)
+results, saved = lesson_results(LESSONS)
+if not saved:
+    st.warning(t("lessons.not_saved"), icon=":material/warning:")
 
 
 def steps_done(lesson: Lesson) -> int:

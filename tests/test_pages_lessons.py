@@ -106,3 +106,13 @@ def test_uploading_the_saved_h5_ticks_off_loading_it():
     by_key(at.selectbox, "lessons_choice").select("saving").run()
     assert "· done" in step_line(at, "saving.f1")
     assert "macro F1" in texts(at)
+
+
+def test_another_network_counts_with_its_own_number():
+    at = build_preset(session("ko"), "mlp_dropout")
+    at = open_page("lessons", at)
+    assert step_line(at, "first_mlp.build", "ko").endswith("· 완료, 숫자가 다름")
+    assert "파라미터 407,050개 (MLP 512 dropout)" in texts(at)
+    assert translate("lessons.differs_hint", "ko") in texts(at)
+    by_key(at.selectbox, "lessons_choice").select("checkpoints").run()
+    assert step_line(at, "checkpoints.build", "ko").endswith("· 완료")
