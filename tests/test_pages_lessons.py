@@ -1,6 +1,7 @@
 """AppTest tests of the Lessons page: both languages, steps ticking off, progress after a refresh."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from core.i18n import translate
 from core.lessons import LESSONS
 from core.persist import model_to_bytes
+from core.runs import BEST_WEIGHTS_FILE
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
 from ui.state import Keys
 
@@ -116,3 +118,39 @@ def test_another_network_counts_with_its_own_number():
     assert translate("lessons.differs_hint", "ko") in texts(at)
     by_key(at.selectbox, "lessons_choice").select("checkpoints").run()
     assert step_line(at, "checkpoints.build", "ko").endswith("· 완료")
+
+
+def test_a_training_and_its_checkpoint_tick_off_the_checkpoint_lesson():
+    at = build_preset(session(), "mlp_dropout")
+    at = open_page("train", at)
+    by_key(at.selectbox, "train_subset").select(1_000).run()
+    by_key(at.number_input, "train_epochs").set_value(2).run()
+    by_key(at.selectbox, "train_validation").select("test").run()
+    assert by_key(at.checkbox, "train_checkpoint").value  # kept by default: the best weights
+    by_key(at.button, "train_start").click().run()
+    job = at.session_state[Keys.JOB]
+    assert job.wait(120), "the training did not end"
+    at.run()
+
+    at = open_page("lessons", at)
+    by_key(at.selectbox, "lessons_choice").select("checkpoints").run()
+    assert "· done" in step_line(at, "checkpoints.train")  # or done with a different number
+    assert "after 2 epochs, batch size 32, 1,000 training digits" in texts(at)
+    assert "· to do" in step_line(at, "checkpoints.restore")
+    by_key(at.selectbox, "lessons_choice").select("basics").run()
+    assert step_line(at, "basics.fit").endswith("· done, different number")  # 2 epochs, not 10
+    assert step_line(at, "basics.history").endswith("· done")
+    assert "val_loss was lowest at epoch" in texts(at)
+
+    # The best checkpoint loaded into the same architecture: restored versus untrained.
+    best = (job.run_dir / BEST_WEIGHTS_FILE).read_bytes()
+    at = open_page("evaluate", at)
+    by_key(at.checkbox, "evaluate_weights_only").check().run()
+    uploader = at.get("file_uploader")[0]
+    uploader.set_value([("cp.weights.h5", best, "application/octet-stream")]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at = open_page("lessons", at)
+    by_key(at.selectbox, "lessons_choice").select("checkpoints").run()
+    assert "· done" in step_line(at, "checkpoints.restore")
+    yours = re.search(r"\*\*You\*\*  \nuntrained (\d+\.\d\d)%, restored (\d+\.\d\d)%", texts(at))
+    assert yours and float(yours.group(1)) < 20 < float(yours.group(2)), yours
