@@ -53,6 +53,10 @@ def test_every_lesson_renders_in_both_languages(language):
             assert "· " + translate("lessons.status.todo", language) in step_line(
                 at, step.key, language
             )
+            assert translate(f"lessons.{step.key}.do", language) in shown
+            if language == "ko":  # no English sentence of the lesson on the Korean page
+                for part in ("title", "do"):
+                    assert translate(f"lessons.{step.key}.{part}", "en") not in shown
         assert len(at.code) == len(lesson.steps)
         assert len(at.get("page_link")) == len(lesson.steps)
     if language == "ko":
