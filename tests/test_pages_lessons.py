@@ -158,3 +158,11 @@ def test_a_training_and_its_checkpoint_tick_off_the_checkpoint_lesson():
     assert "· done" in step_line(at, "checkpoints.restore")
     yours = re.search(r"\*\*You\*\*  \nuntrained (\d+\.\d\d)%, restored (\d+\.\d\d)%", texts(at))
     assert yours and float(yours.group(1)) < 20 < float(yours.group(2)), yours
+
+
+def test_the_chosen_lesson_is_still_there_after_another_page():
+    at = open_page("lessons", session())
+    by_key(at.selectbox, "lessons_choice").select("cnn").run()
+    at = open_page("lessons", build_preset(at, "cnn"))
+    assert by_key(at.selectbox, "lessons_choice").value == "cnn"
+    assert step_line(at, "cnn.build").endswith("· done")
