@@ -7,6 +7,7 @@ from ui.i18n import t, tm
 from ui.lesson_progress import lesson_results
 from ui.state import init_session_state
 
+CURRENT_LESSON = "lessons_current"  # the lesson last chosen, kept while visiting other pages
 STATUS_MARKS = {
     "todo": ":gray[:material/radio_button_unchecked:]",
     "done": ":green[:material/check_circle:]",
@@ -25,7 +26,9 @@ PAGE_ICONS = {
 init_session_state()
 st.title(t("lessons.title"))
 st.caption(t("lessons.caption"))
-results = lesson_results(LESSONS)
+results, saved = lesson_results(LESSONS)
+if not saved:
+    st.warning(t("lessons.not_saved"), icon=":material/warning:")
 
 
 def steps_done(lesson: Lesson) -> int:
@@ -44,9 +47,13 @@ def lesson_label(key: str) -> str:
 
 
 labels = {key: lesson_label(key) for key in LESSONS_BY_KEY}  # worked out once per run
+# Streamlit forgets a widget's value on pages that do not draw it: the lesson outlives it here.
+if "lessons_choice" not in st.session_state:
+    st.session_state["lessons_choice"] = st.session_state.get(CURRENT_LESSON, LESSONS[0].key)
 choice = st.selectbox(
     t("lessons.choose"), list(labels), format_func=labels.__getitem__, key="lessons_choice"
 )
+st.session_state[CURRENT_LESSON] = choice
 lesson = LESSONS_BY_KEY[choice]
 done = steps_done(lesson)
 st.progress(

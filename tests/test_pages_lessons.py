@@ -1,6 +1,7 @@
 """AppTest tests of the Lessons page: both languages, steps ticking off, progress after a refresh."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from core.i18n import translate
 from core.lessons import LESSONS
 from core.persist import model_to_bytes
+from core.runs import BEST_WEIGHTS_FILE
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
 from ui.state import Keys
 
@@ -51,6 +53,10 @@ def test_every_lesson_renders_in_both_languages(language):
             assert "· " + translate("lessons.status.todo", language) in step_line(
                 at, step.key, language
             )
+            assert translate(f"lessons.{step.key}.do", language) in shown
+            if language == "ko":  # no English sentence of the lesson on the Korean page
+                for part in ("title", "do"):
+                    assert translate(f"lessons.{step.key}.{part}", "en") not in shown
         assert len(at.code) == len(lesson.steps)
         assert len(at.get("page_link")) == len(lesson.steps)
     if language == "ko":
@@ -106,3 +112,57 @@ def test_uploading_the_saved_h5_ticks_off_loading_it():
     by_key(at.selectbox, "lessons_choice").select("saving").run()
     assert "· done" in step_line(at, "saving.f1")
     assert "macro F1" in texts(at)
+
+
+def test_another_network_counts_with_its_own_number():
+    at = build_preset(session("ko"), "mlp_dropout")
+    at = open_page("lessons", at)
+    assert step_line(at, "first_mlp.build", "ko").endswith("· 완료, 숫자가 다름")
+    assert "파라미터 407,050개 (MLP 512 dropout)" in texts(at)
+    assert translate("lessons.differs_hint", "ko") in texts(at)
+    by_key(at.selectbox, "lessons_choice").select("checkpoints").run()
+    assert step_line(at, "checkpoints.build", "ko").endswith("· 완료")
+
+
+def test_a_training_and_its_checkpoint_tick_off_the_checkpoint_lesson():
+    at = build_preset(session(), "mlp_dropout")
+    at = open_page("train", at)
+    by_key(at.selectbox, "train_subset").select(1_000).run()
+    by_key(at.number_input, "train_epochs").set_value(2).run()
+    by_key(at.selectbox, "train_validation").select("test").run()
+    assert by_key(at.checkbox, "train_checkpoint").value  # kept by default: the best weights
+    by_key(at.button, "train_start").click().run()
+    job = at.session_state[Keys.JOB]
+    assert job.wait(120), "the training did not end"
+    at.run()
+
+    at = open_page("lessons", at)
+    by_key(at.selectbox, "lessons_choice").select("checkpoints").run()
+    assert "· done" in step_line(at, "checkpoints.train")  # or done with a different number
+    assert "after 2 epochs, batch size 32, 1,000 training digits" in texts(at)
+    assert "· to do" in step_line(at, "checkpoints.restore")
+    by_key(at.selectbox, "lessons_choice").select("basics").run()
+    assert step_line(at, "basics.fit").endswith("· done, different number")  # 2 epochs, not 10
+    assert step_line(at, "basics.history").endswith("· done")
+    assert "val_loss was lowest at epoch" in texts(at)
+
+    # The best checkpoint loaded into the same architecture: restored versus untrained.
+    best = (job.run_dir / BEST_WEIGHTS_FILE).read_bytes()
+    at = open_page("evaluate", at)
+    by_key(at.checkbox, "evaluate_weights_only").check().run()
+    uploader = at.get("file_uploader")[0]
+    uploader.set_value([("cp.weights.h5", best, "application/octet-stream")]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at = open_page("lessons", at)
+    by_key(at.selectbox, "lessons_choice").select("checkpoints").run()
+    assert "· done" in step_line(at, "checkpoints.restore")
+    yours = re.search(r"\*\*You\*\*  \nuntrained (\d+\.\d\d)%, restored (\d+\.\d\d)%", texts(at))
+    assert yours and float(yours.group(1)) < 20 < float(yours.group(2)), yours
+
+
+def test_the_chosen_lesson_is_still_there_after_another_page():
+    at = open_page("lessons", session())
+    by_key(at.selectbox, "lessons_choice").select("cnn").run()
+    at = open_page("lessons", build_preset(at, "cnn"))
+    assert by_key(at.selectbox, "lessons_choice").value == "cnn"
+    assert step_line(at, "cnn.build").endswith("· done")

@@ -74,12 +74,21 @@ def _active_facts() -> ModelFacts | None:
     return model_facts(active.model, active.name) if active is not None else None
 
 
+def _save(path: Path, progress: Progress) -> bool:
+    """Save the progress; False if the runs folder cannot be written (the pages carry on)."""
+    try:
+        save_progress(path, progress)
+    except OSError:
+        return False
+    return True
+
+
 def _update(change: Any) -> None:
     """Load the progress, apply change(progress) -> bool (changed?), save only if it changed."""
     path = progress_path()
     progress = load_progress(path)
     if change(progress):
-        save_progress(path, progress)
+        _save(path, progress)
 
 
 def record_event(name: str, **details: Any) -> None:
@@ -139,8 +148,8 @@ def learner_results(progress: Progress) -> LearnerResults:
     )
 
 
-def lesson_results(lessons: tuple[Lesson, ...]) -> dict[str, StepResult]:
-    """Every step's result, the best one ever reached in this session, kept on disk."""
+def lesson_results(lessons: tuple[Lesson, ...]) -> tuple[dict[str, StepResult], bool]:
+    """Every step's best result so far in this session, and whether the progress is kept on disk."""
     path = progress_path()
     progress = load_progress(path)
     results = learner_results(progress)
@@ -149,6 +158,5 @@ def lesson_results(lessons: tuple[Lesson, ...]) -> dict[str, StepResult]:
         current |= check_lesson(lesson, results)
     before = dict(progress.steps)
     kept = progress.keep(current)
-    if progress.steps != before:
-        save_progress(path, progress)
-    return kept
+    saved = _save(path, progress) if progress.steps != before else True
+    return kept, saved
