@@ -126,6 +126,7 @@ def test_the_teacher_sees_every_learner_ranked_and_opens_a_run(teacher_key, lear
     assert active.test_accuracy == pytest.approx(run.test_accuracy)
     assert any("is now the active model" in s.value for s in at.success)
     assert store.list_runs(learners["Mina"]) == [run]  # nothing of the learner's changed
+    assert at.session_state[Keys.OWNER] not in learners.values()  # nor did the teacher become her
 
     by_key(at.button, "class_sign_out").click().run()
     assert not at.dataframe and has_key_input(at)
