@@ -4,7 +4,6 @@ import json
 import os
 import sys
 import types
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.i18n import msg
 from core.presets import PRESETS
+from core.runs import new_owner_token
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
 from tests.i18n_checks import english_sentences
 from ui.state import ActiveModel, Keys
@@ -144,7 +144,7 @@ def fake_run(root, owner: str, run_id: str, model, status: str, message) -> None
 @pytest.mark.parametrize("language", ["ko", "en"])
 def test_runs_page(language, small_trained_mlp):
     root = Path(os.environ["DIGITLAB_RUNS_DIR"])  # the app's run store (cached per process)
-    owner = f"korean-test-{language}-{uuid.uuid4().hex[:8]}"
+    owner = new_owner_token()
     failure = msg("spec.no_layers").to_dict()  # a failure kept as a Message, as a job may write
     fake_run(root, owner, "20260101-000000-aaaa", None, "failed", failure)
     fake_run(root, owner, "20260101-000001-bbbb", small_trained_mlp, "finished", "")
