@@ -2,7 +2,7 @@
 
 import sys
 
-from core.inspector import main
+from core.inspect.worker import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

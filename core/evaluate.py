@@ -1,7 +1,8 @@
 """Evaluate any MNIST model from one pass of predictions: loss, accuracy, confusion, per class.
 
 Command line: python -m core.evaluate PATH [PATH ...] evaluates uploaded-style files on the
-10k test digits with the same safe loader the app uses.
+10k test digits with the same safe loader the app uses; files that make one model together (an
+architecture .json and its weights) are grouped as the Evaluate page groups them.
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ import numpy as np
 import pandas as pd
 
 from core.data import NUM_CLASSES, load_mnist
-from core.persist import (
-    MAX_UPLOAD_MB,
-    UploadRefused,
-    group_uploads,
-    load_uploaded_model,
-)
+from core.i18n import msg
+from core.inspect import MAX_UPLOAD_MB, UploadRefused
+from core.loading import group_uploads, load_uploaded_model
 from core.predict import predict_probabilities
 
 EVAL_BATCH_SIZE = 1000  # one large-batch predict pass serves every metric
@@ -141,17 +139,18 @@ def rank_reports(
 
 
 def main(argv: list[str]) -> int:
-    """Evaluate each model file given; exit 1 when none could be evaluated."""
+    """Evaluate each model the files make up; exit 1 when none could be evaluated."""
     if not argv:
-        print("usage: python -m core.evaluate PATH [PATH ...]", file=sys.stderr)
+        print(msg("evaluate.cli_usage"), file=sys.stderr)
         return 2
     files = []
     for arg in argv:
         path = Path(arg)
         if not path.is_file():
-            print(f"{path.name}: not found")
+            print(msg("evaluate.cli_not_found", file=path.name))
         elif path.stat().st_size > MAX_UPLOAD_MB * 1024 * 1024:
-            print(f"{path.name}: refused: it is larger than {MAX_UPLOAD_MB} MB")
+            reason = msg("upload.file_too_big", limit=MAX_UPLOAD_MB)
+            print(msg("upload.refused", file=path.name, reason=reason))
         else:
             files.append((path.name, path.read_bytes()))
     mnist = load_mnist()
@@ -165,7 +164,7 @@ def main(argv: list[str]) -> int:
             print(message if message.startswith(label) else f"{label}: {message}")
             continue
         report = evaluate_model(loaded.model, mnist.x_test, mnist.y_test)
-        print(f"{label}: test accuracy {report.accuracy:.4f} (loss {report.loss:.4f})")
+        print(msg("evaluate.cli_result", name=label, accuracy=report.accuracy, loss=report.loss))
         evaluated += 1
     return 0 if evaluated else 1
 

@@ -285,7 +285,7 @@ def _small_mlp(hidden: int) -> Any:
 
 def hostile_corpus(marker: Path) -> list[Case]:
     """Bad and hostile uploads, each with a fragment of the message that must refuse it."""
-    from core.inspector import MAX_UPLOAD_MB
+    from core.inspect import MAX_UPLOAD_MB
     from core.persist import model_to_bytes
 
     lambda_layer = {
@@ -361,3 +361,105 @@ def hostile_corpus(marker: Path) -> list[Case]:
         Case("external-link.h5", [("link.h5", _external_link_h5())], "link"),
         Case("text.h5", [("notes.h5", b"print('hello')\n")], "not a Keras model"),
     ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- checkpoints and SavedModels
+
+OLD_KERAS = Path(__file__).resolve().parent / "fixtures" / "old_keras" / "tf2.15.1"
+
+
+def checkpoint_corpus() -> list[Case]:
+    """Damaged and mismatched TF checkpoints (from a real tf.keras 2.15 one), each with its message."""
+    index = (OLD_KERAS / "mlp_cp.ckpt.index").read_bytes()
+    data = (OLD_KERAS / "mlp_cp.ckpt.data-00000-of-00001").read_bytes()
+    arch = ("mlp.json", (OLD_KERAS / "mlp.json").read_bytes())
+    cnn_arch = ("cnn.json", (OLD_KERAS / "cnn.json").read_bytes())
+    data_name = "cp.ckpt.data-00000-of-00001"
+    random_index = np.random.default_rng(1).bytes(700)
+    return [
+        Case("truncated-index", [arch, ("cp.ckpt.index", index[: len(index) // 2]),
+                                 (data_name, data)], "not a Keras model"),
+        Case("random-index", [arch, ("cp.ckpt.index", random_index), (data_name, data)],
+             "not a Keras model"),
+        Case("damaged-index", [arch, ("cp.ckpt.index", index[:100] + bytes(300) + index[400:]),
+                               (data_name, data)], "damaged"),
+        Case("truncated-data", [arch, ("cp.ckpt.index", index), (data_name, data[:1000])],
+             "outside its data file"),
+        Case("random-data", [arch, ("cp.ckpt.index", index),
+                             (data_name, np.random.default_rng(2).bytes(100))],
+             "outside its data file"),
+        Case("data-only", [arch, (data_name, data)], "upload its .index"),
+        Case("index-only", [arch, ("cp.ckpt.index", index)], "data file"),
+        Case("no-architecture", [("cp.ckpt.index", index), (data_name, data)], "architecture .json"),
+        Case("other-architecture", [cnn_arch, ("cp.ckpt.index", index), (data_name, data)],
+             "layer 'conv1'"),
+    ]  # fmt: skip
+
+
+def zip_folder(folder: Path, top: str = "my_model", extra: dict[str, bytes] | None = None) -> bytes:
+    """A folder zipped as a user would: every file under one top-level folder."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"{top}/{path.relative_to(folder).as_posix()}")
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def hostile_savedmodels(folder: Path, marker: Path, huge: bool = True) -> list[Case]:
+    """SavedModels whose serving function would touch files or the console, or hold a huge constant.
+
+    Each really does what it says when loaded with tf.saved_model.load and called (see
+    test_upload_safety), so Digit Lab must never run any of them.
+    """
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, 784], tf.float32)
+    target = str(marker)
+    actions = {
+        "writes-file": lambda x: tf.io.write_file(target, "pwned"),
+        "reads-file": lambda x: tf.io.read_file("/etc/hostname"),
+        "lists-directory": lambda x: tf.io.matching_files(str(marker.parent / "*")),
+        "saves-checkpoint": lambda x: tf.raw_ops.SaveV2(
+            prefix=target, tensor_names=["x"], shape_and_slices=[""], tensors=[x]
+        ),
+        "prints": lambda x: tf.print("pwned", output_stream=f"file://{target}"),
+    }
+
+    def payload(action: Any) -> Any:
+        class Payload(tf.Module):
+            @tf.function(input_signature=[spec])
+            def serve(self, x):
+                effect = action(x)
+                with tf.control_dependencies([effect] if effect is not None else []):
+                    return tf.nn.softmax(tf.zeros([tf.shape(x)[0], 10]))
+
+        return Payload()
+
+    cases = []
+    for name, action in actions.items():
+        module = payload(action)
+        path = folder / name
+        tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+        cases.append(Case(name, [(f"{name}.zip", zip_folder(path))], "without Keras metadata"))
+
+    escaping = zip_folder(folder / "writes-file", extra={"../escape.txt": b"x"})
+    cases.append(Case("escaping-member", [("escape.zip", escaping)], "'../escape.txt'"))
+    if not huge:
+        return cases
+
+    class Huge(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = tf.Variable(tf.zeros([64 << 20]))  # 256 MB of float32 zeros
+
+        @tf.function(input_signature=[spec])
+        def serve(self, x):
+            return tf.nn.softmax(x[:, :10] + self.table[:10])
+
+    huge = Huge()
+    tf.saved_model.save(huge, str(folder / "huge"), signatures={"serving_default": huge.serve})
+    cases.append(Case("huge-variable", [("huge.zip", zip_folder(folder / "huge"))], "zip bomb"))
+    return cases

@@ -17,9 +17,18 @@ import keras
 import numpy as np
 import pytest
 
-from core.inspector import ROOT, inspect_upload
+from core.i18n import Message
+from core.inspect import ROOT, inspect_upload
 from core.persist import UploadRefused, load_uploaded_model
-from tests.hostile_files import _lambda_h5, _mlp_config, hostile_corpus, keras_zip, lambda_code
+from tests.hostile_files import (
+    _lambda_h5,
+    _mlp_config,
+    checkpoint_corpus,
+    hostile_corpus,
+    hostile_savedmodels,
+    keras_zip,
+    lambda_code,
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +115,7 @@ def test_the_worker_imports_neither_tensorflow_nor_keras(tmp_path):
     path = tmp_path / "model.keras"
     path.write_bytes(keras_zip(_mlp_config(), b""))
     probe = (
-        "import sys; from core.inspector import main; main([sys.argv[1]]); "
+        "import sys; from core.inspect.worker import main; main([sys.argv[1]]); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))"
     )
     start = time.perf_counter()
@@ -116,9 +125,8 @@ def test_the_worker_imports_neither_tensorflow_nor_keras(tmp_path):
     elapsed = time.perf_counter() - start
     lines = done.stdout.strip().splitlines()
     assert lines[-1] == "[]"
-    assert (
-        "model.weights.h5 inside the archive" in json.loads(lines[0])["reason"]
-    )  # empty weights file
+    reason = Message.from_dict(json.loads(lines[0])["reason"])
+    assert "model.weights.h5 inside the archive" in str(reason)  # empty weights file
     assert elapsed < 5  # typically 0.3-0.5 s; generous for a busy 2-core machine
 
 
@@ -128,3 +136,48 @@ def test_uploaded_names_never_become_paths(tmp_path, monkeypatch):
         load_uploaded_model([("../../evil.h5", b"not a model")])
     assert not (tmp_path.parent.parent / "evil.h5").exists()
     assert os.listdir(tmp_path) == []
+
+
+def test_hostile_savedmodels_really_act_when_tensorflow_runs_them(tmp_path):
+    # Proves the SavedModel corpus is live: plain TensorFlow loading and calling one writes.
+    import tensorflow as tf
+
+    marker = tmp_path / "ran.txt"
+    cases = {c.name: c for c in hostile_savedmodels(tmp_path / "models", marker, huge=False)}
+    assert not marker.exists()
+    served = tf.saved_model.load(str(tmp_path / "models" / "writes-file"))
+    served.signatures["serving_default"](tf.zeros([1, 784]))
+    assert marker.read_text() == "pwned"
+    assert len(cases) == 6
+
+
+def test_hostile_savedmodels_are_refused_and_nothing_runs(tmp_path):
+    marker = tmp_path / "marker" / "pwned.txt"
+    marker.parent.mkdir()
+    cases = hostile_savedmodels(tmp_path / "models", marker)
+    problems = []
+    for case in cases:
+        try:
+            load_uploaded_model(case.files)
+            problems.append(f"{case.name}: loaded")
+        except UploadRefused as refusal:
+            message = str(refusal)
+            if case.expected not in message or case.files[0][0] not in message:
+                problems.append(f"{case.name}: {message!r} lacks {case.expected!r} or the name")
+    assert not problems, "\n".join(problems)
+    assert not marker.exists() and os.listdir(marker.parent) == []
+
+
+def test_damaged_and_mismatched_checkpoints_are_refused():
+    problems = []
+    for case in checkpoint_corpus():
+        try:
+            load_uploaded_model(case.files)
+            problems.append(f"{case.name}: loaded")
+        except UploadRefused as refusal:
+            message = str(refusal)
+            if case.expected not in message:
+                problems.append(f"{case.name}: {message!r} lacks {case.expected!r}")
+            if not any(name in message for name, _ in case.files):
+                problems.append(f"{case.name}: the message names no file: {message!r}")
+    assert not problems, "\n".join(problems)
