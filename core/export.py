@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from core.i18n import MessageError, msg
 from core.persist import download_filename
@@ -62,8 +63,6 @@ def export_to_bytes(model: keras.Model, fmt: str, stem: str = "model") -> bytes:
 
 
 def _signature(model: keras.Model) -> list:
-    import tensorflow as tf
-
     # Named, any batch size: the loading lines can then say runner(digits=x).
     return [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME)]
 
@@ -105,18 +104,17 @@ def write_checkpoint(model: keras.Model, prefix: Path) -> None:
     under its Keras name, so `load_weights` in TensorFlow 2.15 and older reads it, and so does any
     tool that reads the tutorial's checkpoints. Weights only: no optimizer state.
     """
-    import tensorflow as tf
-
     root = tf.train.Checkpoint(**_layer_nodes(model))
     root.write(str(prefix))
-    # The bookkeeping file `checkpoint` that ModelCheckpoint and save_weights write beside it
-    # (TensorFlow 2 keeps the function only under compat.v1).
-    tf.compat.v1.train.update_checkpoint_state(str(prefix.parent), prefix.name, [prefix.name])
+    # The bookkeeping file ModelCheckpoint and save_weights write beside it, which
+    # tf.train.latest_checkpoint reads (TensorFlow 2 writes it only through deprecated functions).
+    (prefix.parent / "checkpoint").write_text(
+        f'model_checkpoint_path: "{prefix.name}"\nall_model_checkpoint_paths: "{prefix.name}"\n',
+        encoding="utf-8",
+    )
 
 
 def _layer_nodes(model: keras.Model) -> dict:
-    import tensorflow as tf
-
     nodes = {}
     for layer in (layer for layer in model.layers if layer.weights):
         node = tf.Module()
