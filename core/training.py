@@ -34,6 +34,7 @@ from core.runs import (
     SPEC_FILE,
     write_json_atomic,
 )
+from core.snapshots import EpochSnapshots
 
 Validation = Literal["split", "test", "none"]
 Monitor = Literal["val_loss", "val_accuracy", "loss", "accuracy"]
@@ -625,7 +626,8 @@ class TrainingJob:
                 )
             )
         # Last of ours: it reads the lr after a scheduler set it for the epoch.
-        return [*cbs, _ProgressCallback(self), *self.extra_callbacks]
+        snapshots = EpochSnapshots(self.run_dir, self.mnist)  # per-epoch filters and map
+        return [*cbs, _ProgressCallback(self), snapshots, *self.extra_callbacks]
 
     def _set_lr(self, lr: float) -> None:
         self._lr = lr
