@@ -35,6 +35,9 @@ navigation = st.navigation(
         st.Page("app_pages/evaluate.py", title=t("nav.evaluate"), icon=":material/fact_check:"),
         st.Page("app_pages/mistakes.py", title=t("nav.mistakes"), icon=":material/error:"),
         st.Page("app_pages/draw.py", title=t("nav.draw"), icon=":material/draw:"),
+        st.Page(
+            "app_pages/look_inside.py", title=t("nav.look_inside"), icon=":material/visibility:"
+        ),
         st.Page("app_pages/class_view.py", title=t("nav.class"), icon=":material/groups:"),
     ]
 )

@@ -19,6 +19,7 @@ from core.mistakes import (
 from ui.charts import probability_bars
 from ui.i18n import option_labels, t
 from ui.lesson_progress import record_event
+from ui.look_inside import open_look_inside
 from ui.predictions import test_probabilities
 from ui.resources import mnist
 from ui.state import init_session_state, require_active_model
@@ -141,6 +142,10 @@ with mistakes_tab:
             probability_bars(probabilities[index], int(data.y_test[index])),
             key="mistakes_detail_chart",
         )
+        if image_col.button(
+            t("look_inside.open"), key="mistakes_look_inside", icon=":material/visibility:"
+        ):
+            open_look_inside(int(index))
 
 with random_tab:
     seed = st.number_input(

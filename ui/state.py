@@ -28,6 +28,7 @@ class Keys:
     JOB = "training_job"  # the session's latest TrainingJob
     ADOPTED_JOB = "adopted_job"  # the job whose model already became the active model
     UPLOADS = "evaluate_uploads_cache"  # {signature of uploaded files: [EvaluatedUpload]}
+    LOOK_INSIDE_DIGIT = "look_inside_digit"  # test index (int) or a drawing (28x28 floats)
 
 
 # Widgets whose values a learner expects to find again after visiting another page. Streamlit drops

@@ -30,6 +30,7 @@ from core.runs import (
     SPEC_FILE,
     write_json_atomic,
 )
+from core.snapshots import EpochSnapshots
 from core.training.callbacks import CosineDecayPerBatch, ProgressCallback
 from core.training.config import ConfigError, TrainConfig
 from core.training.keras_state import (
@@ -347,7 +348,8 @@ class TrainingJob:
                 )
             )
         # Last of ours: it reads the lr after a scheduler set it for the epoch.
-        return [*cbs, ProgressCallback(self), *self.extra_callbacks]
+        snapshots = EpochSnapshots(self.run_dir, self.mnist)  # per-epoch filters and map
+        return [*cbs, ProgressCallback(self), snapshots, *self.extra_callbacks]
 
     def _set_lr(self, lr: float) -> None:
         self._lr = lr

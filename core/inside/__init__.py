@@ -1,0 +1,1 @@
+"""Look inside a model: every layer's output, its weights, why it decides, and the map it learned."""

@@ -1,0 +1,81 @@
+"""In a real browser: Look inside opened from a mistake and from a drawing; clicks on its charts."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import (
+    assert_no_exception,
+    build_preset,
+    go_to,
+    screenshot,
+    start_training,
+    wait_for_app,
+)
+from tests.browser.test_training_and_drawing import draw_stroke
+
+pytestmark = pytest.mark.browser
+TITLE = "Look inside the network"
+
+
+def click_chart(page: Page, chart, x: float, y: float) -> None:
+    """Click a Plotly chart at a fraction (x, y) of its plotting area."""
+    area = chart.locator(".nsewdrag").first
+    box = area.bounding_box()
+    page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+
+
+def test_look_inside_from_a_mistake_and_a_drawing(page, app_url):
+    build_preset(page, app_url, "Recommended: small batch-normalised CNN")
+    go_to(page, "Train")
+    start_training(page, "10,000", epochs=2)
+    expect(page.get_by_text("Training finished")).to_be_visible(timeout=300_000)
+
+    go_to(page, "Mistakes")
+    chosen = page.get_by_test_id("stSelectbox").filter(has_text="Test digit").inner_text()
+    index = int(re.search(r"#(\d+)", chosen).group(1))
+    page.get_by_role("button", name="Look inside").click()
+    expect(page.locator("h1").first).to_contain_text(TITLE, timeout=90_000)
+    wait_for_app(page)
+    expect(page.get_by_text(re.compile(rf"Test digit #{index}, a \d"))).to_be_visible()
+    assert_no_exception(page)
+    screenshot(page, "look-inside-from-mistake")
+
+    # A click on a feature map shows it large beside its filter.
+    maps = page.get_by_test_id("stPlotlyChart").filter(has=page.locator(".nsewdrag")).nth(4)
+    maps.scroll_into_view_if_needed()
+    click_chart(page, maps, 0.02, 0.1)
+    wait_for_app(page)
+    expect(page.get_by_text("Channel 0 of conv2d_1")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("The filter that made channel 0")).to_be_visible()
+    screenshot(page, "look-inside-feature-map-clicked")
+
+    # A click on the map picks that digit.
+    the_map = page.get_by_test_id("stPlotlyChart").filter(has_text="mistake").first
+    the_map.scroll_into_view_if_needed()
+    for x, y in ((0.5, 0.5), (0.4, 0.45), (0.6, 0.55), (0.45, 0.6)):
+        click_chart(page, the_map, x, y)
+        wait_for_app(page)
+        if page.get_by_role("button", name=re.compile(r"Look inside digit #\d+")).count():
+            break
+    take = page.get_by_role("button", name=re.compile(r"Look inside digit #\d+"))
+    expect(take).to_be_visible(timeout=30_000)
+    picked = int(re.search(r"#(\d+)", take.inner_text()).group(1))
+    screenshot(page, "look-inside-map-point-clicked")
+    take.click()
+    wait_for_app(page)
+    expect(page.get_by_text(re.compile(rf"Test digit #{picked}, a \d"))).to_be_visible()
+    expect(page.get_by_text("After epoch 2:")).to_be_visible()
+    assert_no_exception(page)
+    screenshot(page, "look-inside-picked-from-map")
+
+    go_to(page, "Draw")
+    draw_stroke(page, [(140, 40), (140, 120), (141, 200), (141, 240)])
+    expect(page.get_by_test_id("stMetric")).to_contain_text("The model reads", timeout=30_000)
+    page.get_by_role("button", name="Look inside").click()
+    expect(page.locator("h1").first).to_contain_text(TITLE, timeout=90_000)
+    wait_for_app(page)
+    expect(page.get_by_text("Your drawing from the Draw page")).to_be_visible()
+    assert_no_exception(page)
+    screenshot(page, "look-inside-from-drawing")
