@@ -73,6 +73,8 @@ def test_pages_in_korean_render_hangul(page, app_url):
     screenshot(page, "korean-build")
     for title, name in SCREENSHOTS.items():
         go_to_korean(page, title)
+        if name == "draw":  # the canvas component loads after the page's own elements
+            expect(page.locator("canvas").first).to_be_visible(timeout=60_000)
         assert_korean_page(page)
         screenshot(page, f"korean-{name}")
     go_to_korean(page, "구조 보기")
