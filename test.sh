@@ -7,8 +7,9 @@ python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -r requirements-dev.txt
 touch .venv/.installed
-if [ ! -x /usr/bin/chromium ]; then
-  apt-get update && apt-get install -y chromium
+# Chromium, and a font with Hangul for the Korean pages (tests/browser/test_korean.py).
+if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=ko 2>/dev/null | grep -q .; then
+  apt-get update && apt-get install -y chromium fonts-noto-cjk
 fi
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"

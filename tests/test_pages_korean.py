@@ -174,3 +174,24 @@ def test_pages_without_a_model_say_so_in_korean(page):
     at = open_page(page, session("ko"))
     assert not at.exception and english_sentences(at) == []
     assert "아직 현재 모델이 없습니다" in texts(at)
+
+
+def settings_page():
+    from ui.train_settings import prepare_settings, settings_ui, suggested_config
+
+    prepare_settings("a network", suggested_config(None))
+    settings_ui(disabled=False)
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_training_settings(language):
+    at = AppTest.from_function(settings_page, default_timeout=TIMEOUT)
+    at.query_params["lang"] = language
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    expected = "콜백: 조기 종료" if language == "ko" else "Callbacks: early stopping"
+    assert at.expander[0].label.startswith(expected)
+    by_key(at.selectbox, "train_lr_schedule").set_value("step").run()
+    by_key(at.selectbox, "train_subset").set_value(1_000).run()
+    assert by_key(at.selectbox, "train_subset").value == 1_000
+    assert (english_sentences(at) == []) == (language == "ko")

@@ -1,0 +1,68 @@
+"""Which language a session reads: ?lang= in the URL, the sidebar switch, else the browser's."""
+
+from types import SimpleNamespace
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui.i18n
+from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page
+from tests.i18n_checks import english_sentences
+
+
+def first_run(lang: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if lang:
+        at.query_params["lang"] = lang
+    return at.run()
+
+
+def test_lang_ko_in_the_url_shows_korean():
+    at = first_run("ko")
+    assert not at.exception
+    assert at.title[0].value == "MNIST 손글씨 숫자"
+    assert [s.value for s in at.sidebar.subheader] == ["현재 모델"]
+    assert english_sentences(at) == []
+
+
+def test_without_lang_the_app_speaks_english_and_says_so_in_the_url():
+    at = first_run()
+    assert at.title[0].value == "The MNIST digits"
+    assert at.query_params["lang"] == "en"
+
+
+def test_an_unknown_lang_falls_back_to_english():
+    assert first_run("fr").title[0].value == "The MNIST digits"
+
+
+def test_the_switch_changes_the_language_and_the_url():
+    at = first_run("en")
+    switch = by_key(at.sidebar.button_group, ui.i18n.SWITCH_KEY)
+    assert switch.value == "en"
+    switch.set_value("ko").run()
+    assert at.title[0].value == "MNIST 손글씨 숫자"
+    assert at.query_params["lang"] == "ko"
+    # The choice stays when the learner moves to another page of the same session.
+    at = open_page("build", at)
+    assert at.title[0].value == "신경망 만들기" and at.query_params["lang"] == "ko"
+    by_key(at.sidebar.button_group, ui.i18n.SWITCH_KEY).set_value("en").run()
+    assert at.title[0].value == "Build a network" and at.query_params["lang"] == "en"
+
+
+@pytest.mark.parametrize(
+    ("locale", "header", "expected"),
+    [
+        ("ko-KR", "", "ko"),
+        (None, "ko-KR,ko;q=0.9,en-US;q=0.8", "ko"),
+        (None, "ko", "ko"),
+        ("en-US", "ko-KR", "en"),  # the browser's own locale comes first
+        (None, "en-GB,ko;q=0.5", "en"),
+        (None, "fr-FR,ko;q=0.5", None),  # Korean is not first: English, the default
+        (None, "", None),
+    ],
+)
+def test_browser_language(monkeypatch, locale, header, expected):
+    headers = {"Accept-Language": header} if header else {}
+    context = SimpleNamespace(locale=locale, headers=headers)
+    monkeypatch.setattr(ui.i18n, "st", SimpleNamespace(context=context))
+    assert ui.i18n.browser_language() == expected
