@@ -1,164 +1,62 @@
-"""The training queue is fair: first come first served, positions reported, at most N at once."""
+"""The training queue is fair: first come, first served, positions as learners see them."""
 
 from __future__ import annotations
 
-import threading
-
-import keras
 import pytest
 
-from core.runs import RunStore
-from core.scheduler import TrainingScheduler
-from core.training import TrainConfig, TrainingJob
-
-TIMEOUT = 120  # seconds; a hanging job fails the test instead of blocking the suite
+from core.scheduler import OwnerBusyError, TrainingScheduler
 
 
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path)
+class FakeJob:
+    """Just what the scheduler touches of a TrainingJob; started jobs are recorded."""
+
+    def __init__(self, owner: str, started: list[str]) -> None:
+        self.owner = owner
+        self.model = object()
+        self.status = "queued"
+        self.started = started
+
+    def _attach(self, position, on_done, cancel) -> None:
+        self.position, self.on_done, self.cancel = position, on_done, cancel
+
+    def _start(self) -> None:
+        self.status = "running"
+        self.started.append(self.owner)
+
+    def _cancel(self) -> None:
+        self.status = "stopped"
+
+    def finish(self) -> None:
+        self.status = "finished"
+        self.on_done(self)
 
 
-class Tracker:
-    """Counts jobs inside model.fit at once and records the order in which they start."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.now = 0
-        self.most = 0
-        self.started: list[str] = []
-
-    def callback(self, owner: str, gate: threading.Event | None = None) -> keras.callbacks.Callback:
-        tracker = self
-
-        class Track(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                with tracker.lock:
-                    tracker.now += 1
-                    tracker.most = max(tracker.most, tracker.now)
-                    tracker.started.append(owner)
-                if gate is not None:
-                    assert gate.wait(TIMEOUT), "the test never opened the gate"
-
-            def on_train_end(self, logs=None):
-                with tracker.lock:
-                    tracker.now -= 1
-
-        return Track()
-
-
-def tiny_model() -> keras.Model:
-    model = keras.Sequential(
-        [keras.Input(shape=(784,)), keras.layers.Dense(10, activation="softmax", name="output")]
-    )
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
-
-
-def job_for(store, mnist, owner: str, callback: keras.callbacks.Callback) -> TrainingJob:
-    config = TrainConfig(epochs=1, batch_size=64, subset_size=256, validation="none")
-    return TrainingJob(
-        tiny_model(), config, mnist, store.new_run_dir(owner), {}, "tiny", owner, [callback]
-    )
-
-
-@pytest.fixture
-def dispatched(monkeypatch) -> list[str]:
-    """The owners of jobs in the order the scheduler starts them (a spy on the real start)."""
-    order: list[str] = []
-    start = TrainingJob._start
-
-    def spy(job: TrainingJob) -> None:
-        order.append(job.owner)
-        start(job)
-
-    monkeypatch.setattr(TrainingJob, "_start", spy)
-    return order
-
-
-def positions(jobs: list[TrainingJob]) -> list[int | None]:
-    return [job.snapshot().queue_position for job in jobs]
-
-
-def test_first_come_first_served_with_positions_and_at_most_n_at_once(store, mnist, dispatched):
-    scheduler, tracker = TrainingScheduler(max_concurrent=2), Tracker()
-    owners = [f"learner-{i}" for i in range(6)]
-    gates = {owner: threading.Event() for owner in owners}
-    jobs = [job_for(store, mnist, o, tracker.callback(o, gates[o])) for o in owners]
+def test_first_come_first_served_with_positions():
+    started: list[str] = []
+    scheduler = TrainingScheduler(max_concurrent=2)
+    jobs = [FakeJob(f"learner{i}", started) for i in range(6)]
     for job in jobs:
         scheduler.submit(job)
-    assert [job.status for job in jobs] == ["running"] * 2 + ["queued"] * 4
-    assert positions(jobs) == [None, None, 1, 2, 3, 4]
-    assert scheduler.running_count() == 2 and scheduler.queued_count() == 4
-
-    gates["learner-1"].set()  # the second one ends first: the next in the queue takes its slot
-    assert jobs[1].wait(TIMEOUT)
-    assert jobs[2].status == "running" and positions(jobs[3:]) == [1, 2, 3]
-    jobs[4].stop()  # a learner gives up while waiting: the ones behind move up
-    assert jobs[4].wait(5) and jobs[4].status == "stopped"
-    assert positions(jobs[3:]) == [1, None, 2]
-    for gate in gates.values():
-        gate.set()
-    assert all(job.wait(TIMEOUT) for job in jobs)
-    assert dispatched == [o for o in owners if o != "learner-4"]
-    assert sorted(tracker.started) == dispatched  # each of them really trained
-    assert tracker.most <= 2 and scheduler.running_count() == scheduler.queued_count() == 0
-    assert [job.status for job in jobs] == ["finished"] * 4 + ["stopped", "finished"]
+    assert started == ["learner0", "learner1"]
+    assert [job.position(job) for job in jobs] == [None, None, 1, 2, 3, 4]
+    jobs[1].finish()  # a slot frees: the longest-waiting job takes it, not a later one
+    assert started == ["learner0", "learner1", "learner2"]
+    assert [job.position(job) for job in jobs[3:]] == [1, 2, 3]
+    jobs[4].cancel(jobs[4])  # a learner leaves the queue: the ones behind move up
+    assert jobs[4].status == "stopped" and jobs[5].position(jobs[5]) == 2
+    jobs[0].finish()
+    jobs[2].finish()
+    assert started == ["learner0", "learner1", "learner2", "learner3", "learner5"]
+    assert scheduler.running_count() == 2 and scheduler.queued_count() == 0
 
 
-def test_thirty_learners_pressing_train_at_once_are_served_in_queue_order(store, mnist, dispatched):
-    scheduler, tracker = TrainingScheduler(max_concurrent=2), Tracker()
-    hold = threading.Event()
-    # Two trainings hold both slots, so that every one of the thirty has to queue.
-    blockers = [job_for(store, mnist, f"first-{i}", tracker.callback(f"first-{i}", hold)) for i in range(2)]  # fmt: skip
-    for job in blockers:
-        scheduler.submit(job)
-    owners = [f"learner-{i:02d}" for i in range(30)]
-    jobs = {o: job_for(store, mnist, o, tracker.callback(o)) for o in owners}
-    go = threading.Barrier(len(owners))
-    errors: list[BaseException] = []
-
-    def press_train(owner: str) -> None:
-        try:
-            go.wait(TIMEOUT)
-            scheduler.submit(jobs[owner])
-        except BaseException as error:  # reported by the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=press_train, args=(o,)) for o in owners]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-    assert not errors, errors
-    queued_at = {o: jobs[o].snapshot().queue_position for o in owners}
-    assert sorted(queued_at.values()) == list(range(1, 31))  # each learner has its own place
-    assert scheduler.running_count() == 2 and scheduler.queued_count() == 30
-
-    in_queue_order = sorted(owners, key=queued_at.__getitem__)
-    hold.set()
-    # The first six in the queue train; then the rest give up (training all 30 adds nothing).
-    assert all(jobs[o].wait(TIMEOUT) for o in in_queue_order[:6])
-    for owner in reversed(in_queue_order):
-        jobs[owner].stop()
-    assert all(job.wait(TIMEOUT) for job in [*blockers, *jobs.values()])
-    served = [o for o in dispatched if o.startswith("learner-")]
-    assert len(served) >= 6 and served == in_queue_order[: len(served)]
-    assert tracker.most <= 2
-    assert all(jobs[o].status == "finished" for o in in_queue_order[:6])
-    assert scheduler.running_count() == scheduler.queued_count() == 0
-
-
-def test_one_learner_cannot_jump_the_queue_with_a_second_training(store, mnist):
-    scheduler, tracker = TrainingScheduler(max_concurrent=1), Tracker()
-    gate = threading.Event()
-    running = job_for(store, mnist, "alice", tracker.callback("alice", gate))
-    waiting = job_for(store, mnist, "bob", tracker.callback("bob"))
-    scheduler.submit(running)
-    scheduler.submit(waiting)
-    with pytest.raises(Exception, match="already have a training"):
-        scheduler.submit(job_for(store, mnist, "bob", tracker.callback("bob-again")))
-    assert positions([waiting]) == [1] and scheduler.queued_count() == 1
-    gate.set()
-    assert running.wait(TIMEOUT) and waiting.wait(TIMEOUT)
-    assert tracker.started == ["alice", "bob"]
+def test_one_owner_cannot_jump_the_queue_with_a_second_job():
+    started: list[str] = []
+    scheduler = TrainingScheduler(max_concurrent=1)
+    scheduler.submit(FakeJob("alice", started))
+    scheduler.submit(FakeJob("bob", started))
+    with pytest.raises(OwnerBusyError) as refused:
+        scheduler.submit(FakeJob("bob", started))
+    assert "이미 진행 중인 학습" in refused.value.message.render("ko")
+    assert scheduler.active_job("bob").position(scheduler.active_job("bob")) == 1
+    assert scheduler.active_job("carol") is None
