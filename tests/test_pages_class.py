@@ -36,10 +36,10 @@ def learners(store, mnist) -> dict[str, str]:
         store.save_nickname(owner, nickname)
         spec = PRESETS[preset].spec
         config = TrainConfig(epochs=1, batch_size=64, subset_size=subset, validation="none")
+        run_dir = store.new_run_dir(owner)
         job = TrainingJob(
-            build_model(spec), config, mnist, store.new_run_dir(owner), spec.to_dict(), spec.name
+            build_model(spec), config, mnist, run_dir, spec.to_dict(), spec.name, owner
         )
-        job.owner = owner
         TrainingScheduler(1).submit(job)
         assert job.wait(TIMEOUT) and job.status == "finished", job.snapshot().message
         owners[nickname] = owner
