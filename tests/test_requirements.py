@@ -211,6 +211,7 @@ def resolutions() -> dict[tuple[str, str], Resolution]:
         return {(p.name, python): r for (p, python), r in zip(TARGETS, results, strict=True)}
 
 
+@pytest.mark.registry
 @pytest.mark.parametrize(
     ("platform", "python"), TARGETS, ids=[f"{p.name}-py{v}" for p, v in TARGETS]
 )
