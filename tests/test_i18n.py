@@ -70,3 +70,13 @@ def test_messages_nest_and_survive_json():
 )
 def test_language_codes_are_normalised(given, expected):
     assert normalize_language(given) == expected
+
+
+def test_a_list_of_messages_renders_one_a_line_and_survives_json():
+    import json
+
+    problems = (msg("spec.learning_rate"), msg("spec.momentum"))
+    combined = msg("spec.problems", problems=problems)
+    assert combined.render("ko") == "\n".join(p.render("ko") for p in problems)
+    back = type(combined).from_dict(json.loads(json.dumps(combined.to_dict())))
+    assert back == combined and str(back) == str(combined)

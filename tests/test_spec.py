@@ -4,6 +4,7 @@ import pytest
 
 from core.presets import PRESETS
 from core.spec import CompileSpec, NetworkSpec, SpecError, analyze, conv, dense, layer, validate
+from tests.i18n_checks import is_english
 
 
 def net(*layers, **compile_settings) -> NetworkSpec:
@@ -71,6 +72,28 @@ def test_impossible_stacks_get_plain_messages(layers, message):
     assert any(message in str(error) for error in analysis.errors), analysis.errors
     with pytest.raises(SpecError):
         validate(net(*layers))
+    for error in analysis.errors:  # the same message reads fully in Korean
+        korean = error.render("ko")
+        assert korean != str(error) and not is_english(korean), korean
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"optimizer": "adagrad"},
+        {"loss": "mse"},
+        {"learning_rate": 0.0, "momentum": 1.5},
+    ],
+)
+def test_compile_and_choice_errors_read_in_korean(settings):
+    stack = (dense(64, "swish"), layer("Dense", units=10, kernel_initializer="ones"))
+    for spec in (net(dense(10), **settings), net(*stack), net(conv(8, padding="full"))):
+        errors = analyze(spec).errors
+        assert errors
+        with pytest.raises(SpecError) as raised:
+            validate(spec)
+        korean = raised.value.message.render("ko")
+        assert korean.count("\n") == len(errors) - 1 and not is_english(korean), korean
 
 
 def test_compile_settings_are_checked():
