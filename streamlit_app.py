@@ -21,6 +21,8 @@ init_session_state()
 owner_token()  # keep ?session=... in the URL so that a refresh finds this session's runs
 adopt_finished_job()
 language_switch()
+# Korean wraps between words, as Korean text is set, never inside one (narrow captions, tables).
+st.html("<style>.stApp { word-break: keep-all; overflow-wrap: anywhere; }</style>")
 nickname_input()  # asked once; kept in ?name=... and beside the session's runs for the teacher
 
 navigation = st.navigation(
