@@ -11,7 +11,7 @@ import pytest
 
 from core.data import load_mnist, to_model_input
 from core.evaluate import evaluate_model, rank_reports, untrained_copy
-from core.inspector import ROOT
+from core.inspect import ROOT
 from core.persist import model_to_bytes
 from core.predict import as_probabilities
 from tests.hostile_files import hostile_corpus
@@ -142,3 +142,17 @@ def test_command_line_evaluates_good_files_and_refuses_bad_ones(trained, tmp_pat
     assert only_bad.returncode == 1
     assert "missing.h5: not found" in only_bad.stdout
     assert not marker.exists()
+
+
+def test_command_line_takes_a_checkpoint_group_and_a_savedmodel_zip():
+    made = ROOT / "tests" / "fixtures" / "old_keras" / "tf2.15.1"
+    checkpoint = [made / "cnn.json", made / "cnn_cp.ckpt.index"]
+    checkpoint.append(made / "cnn_cp.ckpt.data-00000-of-00001")
+    done = _cli(*checkpoint, made / "mlp_savedmodel.zip")
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert lines[0].startswith("mlp_savedmodel.zip: test accuracy 0.")
+    assert lines[1].startswith(
+        "cnn.json + cnn_cp.ckpt.index + cnn_cp.ckpt.data-00000-of-00001: test accuracy 0."
+    )
+    assert all("(loss " in line for line in lines) and len(lines) == 2

@@ -1,6 +1,7 @@
 """AppTest tests of the Save and Evaluate pages: downloads, uploads (good, legacy, hostile)."""
 
 import json
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -11,6 +12,8 @@ from core.presets import PRESETS
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
 from tests.hostile_files import hostile_corpus, keras2_config, keras2_weights_h5
 from ui.state import ActiveModel, Keys
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "old_keras"
 
 
 def session_with(model, page: str, name: str = "small MLP", spec=None) -> AppTest:
@@ -80,3 +83,32 @@ def test_weights_for_the_wrong_architecture_get_a_message(small_trained_mlp):
     at = upload(at, [("wide.weights.h5", model_to_bytes(small_trained_mlp, "weights"))])
     assert at.error and "wide.weights.h5" in at.error[0].value
     assert "Test accuracy" not in texts(at)
+
+
+def test_upload_zipped_savedmodel_and_checkpoint_with_its_architecture(small_trained_mlp):
+    made = FIXTURES / "tf2.15.1"
+    at = session_with(small_trained_mlp, "evaluate")
+    names = ["mlp_savedmodel.zip", "cnn.json", "cnn_cp.ckpt.index"]
+    names.append("cnn_cp.ckpt.data-00000-of-00001")
+    at = upload(at, [(name, (made / name).read_bytes()) for name in names])
+    assert not at.error, [e.value for e in at.error]
+    ranking = at.dataframe[0].value
+    assert sorted(ranking["model"]) == [
+        "cnn.json + cnn_cp.ckpt.index + cnn_cp.ckpt.data-00000-of-00001",
+        "mlp_savedmodel.zip",
+    ]
+    assert (ranking["accuracy"] > 0.4).all()
+    kinds = {m.label: m.proto.delta for m in at.metric}
+    assert kinds["Input"] in ("SavedModel (Keras)", "TF checkpoint")
+
+
+def test_checkpoint_without_architecture_gets_a_korean_sentence_too():
+    made = FIXTURES / "tf2.15.1"
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["lang"] = "ko"
+    at.run()
+    at = open_page("evaluate", at)
+    names = ["mlp_cp.ckpt.index", "mlp_cp.ckpt.data-00000-of-00001"]
+    at = upload(at, [(name, (made / name).read_bytes()) for name in names])
+    assert "가중치만 담은 TF 체크포인트" in at.error[0].value
+    assert "mlp_cp.ckpt.index" in at.error[0].value

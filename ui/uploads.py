@@ -9,7 +9,10 @@ import keras
 import streamlit as st
 
 from core.evaluate import EvaluationReport, evaluate_model, untrained_copy
-from core.persist import LoadedModel, UploadRefused, group_uploads, load_uploaded_model
+from core.i18n import Message
+from core.loading import LoadedModel, group_uploads, load_uploaded_model
+from core.persist import UploadRefused
+from ui.i18n import t
 from ui.resources import mnist
 from ui.state import Keys
 
@@ -22,7 +25,7 @@ class EvaluatedUpload:
     loaded: LoadedModel | None = None
     report: EvaluationReport | None = None
     untrained: EvaluationReport | None = None  # the same architecture with fresh weights
-    refusal: str | None = None
+    refusal: Message | None = None  # rendered in the reader's language by the page
 
 
 def _signature(files: list[tuple[str, bytes]], architecture: keras.Model | None) -> str:
@@ -44,7 +47,7 @@ def evaluate_uploads(
         for group in group_uploads(files):
             name = " + ".join(file_name for file_name, _ in group)
             try:
-                with st.spinner(f"Checking and evaluating {name}…"):
+                with st.spinner(t("evaluate.checking", name=name)):
                     loaded = load_uploaded_model(group, architecture)
                     report = evaluate_model(loaded.model, data.x_test, data.y_test)
                     untrained = evaluate_model(
@@ -52,7 +55,7 @@ def evaluate_uploads(
                     )
                 results.append(EvaluatedUpload(loaded.name, loaded, report, untrained))
             except UploadRefused as refusal:
-                results.append(EvaluatedUpload(name, refusal=str(refusal)))
+                results.append(EvaluatedUpload(name, refusal=refusal.message))
         cache.clear()  # keep only the latest set of uploads
         cache[key] = results
     return cache[key]

@@ -1,6 +1,7 @@
-"""In a real browser: download the trained model as .keras, upload it back, same accuracy."""
+"""In a real browser: a trained model downloaded and uploaded back; old SavedModel and checkpoint."""
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -11,6 +12,7 @@ from tests.browser.conftest import (
     go_to,
     screenshot,
     start_training,
+    wait_for_app,
 )
 
 pytestmark = pytest.mark.browser
@@ -40,3 +42,20 @@ def test_download_keras_and_upload_it_back(page, app_url, tmp_path):
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     assert_no_exception(page)
     screenshot(page, "evaluate")
+
+
+def test_upload_zipped_savedmodel_and_checkpoint_group(page, app_url):
+    made = Path(__file__).resolve().parent.parent / "fixtures" / "old_keras" / "tf2.15.1"
+    page.goto(app_url)
+    wait_for_app(page)
+    go_to(page, "Evaluate")
+    names = ["mlp_savedmodel.zip", "cnn.json", "cnn_cp.ckpt.index"]
+    names.append("cnn_cp.ckpt.data-00000-of-00001")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([made / n for n in names])
+    ranking = page.get_by_test_id("stDataFrame").first
+    expect(ranking).to_be_visible(timeout=180_000)
+    report = page.get_by_test_id("stMetric").filter(has_text="Test accuracy")
+    expect(report).to_contain_text("%", timeout=60_000)
+    expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
+    assert_no_exception(page)
+    screenshot(page, "evaluate-savedmodel-checkpoint")
