@@ -26,6 +26,10 @@ MLP_JSON = ModelFacts("json MLP", 36_842, ("Dense",) * 4)
 MLP512 = ModelFacts("MLP 512 dropout", 407_050, ("Dense", "Dropout", "Dense"))
 CNN = ModelFacts("CNN 32-64-256", 824_458, CONV)
 SMALL_CNN = ModelFacts("Digit Lab CNN", 31_674, ("Conv2D", "MaxPooling2D", "Flatten", "Dense"))
+# The tutorials' stacks of layers with other sizes: done, with a number of their own.
+WIDE_JSON = ModelFacts("wider json MLP", 118_282, ("Dense",) * 4)
+MLP256 = ModelFacts("MLP 256 dropout", 203_530, ("Dense", "Dropout", "Dense"))
+NARROW_CNN = ModelFacts("CNN 16-32-128", 206_922, CONV)
 
 
 def run(model: ModelFacts, **changes) -> RunFacts:
@@ -75,7 +79,7 @@ CASES: dict[str, tuple[LearnerResults, LearnerResults | None]] = {
         events(mistakes_viewed=seen(MLP64, mistakes=300, right=16, shown=16)),
         events(mistakes_viewed=seen(MLP64, mistakes=300, right=15, shown=16)),
     ),
-    "saving.build": (LearnerResults(active=MLP_JSON), LearnerResults(active=MLP64)),
+    "saving.build": (LearnerResults(active=MLP_JSON), LearnerResults(active=WIDE_JSON)),
     "saving.whole": (events(download_keras={"file": "m.keras"}), None),
     "saving.parts": (
         events(download_json={"file": "a.json"}, download_weights={"file": "b"}),
@@ -92,7 +96,7 @@ CASES: dict[str, tuple[LearnerResults, LearnerResults | None]] = {
     "basics.fit": (runs(run(MLP64, epochs=10)), runs(run(MLP64, epochs=3))),
     "basics.history": (runs(run(CNN)), None),
     "basics.save_load": (uploads(evaluation(MLP64, "json+weights")), None),
-    "checkpoints.build": (LearnerResults(active=MLP512), LearnerResults(active=MLP64)),
+    "checkpoints.build": (LearnerResults(active=MLP512), LearnerResults(active=MLP256)),
     "checkpoints.train": (
         runs(run(MLP512, checkpoint_best=True, subset_size=1_000, test_accuracy=0.874)),
         runs(run(MLP512, checkpoint_best=True, test_accuracy=0.981)),
@@ -103,7 +107,7 @@ CASES: dict[str, tuple[LearnerResults, LearnerResults | None]] = {
         uploads(evaluation(MLP512, "weights", accuracy=0.97, untrained=0.11)),
     ),
     "checkpoints.whole": (uploads(evaluation(MLP512, "h5")), None),
-    "cnn.build": (LearnerResults(active=CNN), LearnerResults(active=SMALL_CNN)),
+    "cnn.build": (LearnerResults(active=CNN), LearnerResults(active=NARROW_CNN)),
     "cnn.train": (runs(run(CNN, test_accuracy=0.9912)), runs(run(CNN, test_accuracy=0.975))),
     "cnn.untrained": (
         uploads(evaluation(CNN, "keras", accuracy=0.9903, untrained=0.0849)),
@@ -157,6 +161,13 @@ def test_the_learners_number_is_shown():
 
 def test_steps_ignore_results_of_another_kind():
     assert STEPS["cnn.build"].check(LearnerResults(active=MLP64)).status == "todo"
+    # Another stack of layers is another network, not the tutorial's with other sizes.
+    assert STEPS["cnn.build"].check(LearnerResults(active=SMALL_CNN)).status == "todo"
+    assert STEPS["checkpoints.build"].check(LearnerResults(active=MLP64)).status == "todo"
+    assert STEPS["first_mlp.build"].check(LearnerResults(active=MLP512)).status == "todo"
+    with_checkpoint = run(MLP64, checkpoint_best=True, subset_size=1_000, test_accuracy=0.86)
+    assert STEPS["checkpoints.train"].check(runs(with_checkpoint)).status == "todo"
+    assert STEPS["cnn.train"].check(runs(run(SMALL_CNN, test_accuracy=0.9908))).status == "todo"
     assert STEPS["cnn.mistakes"].check(CASES["first_mlp.predict"][0]).status == "todo"
     # A training without the checkpoint callback does not count for the checkpoint lesson.
     assert STEPS["checkpoints.train"].check(runs(run(MLP512))).status == "todo"

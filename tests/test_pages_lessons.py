@@ -12,7 +12,7 @@ from core.lessons import LESSONS
 from core.persist import model_to_bytes
 from core.runs import BEST_WEIGHTS_FILE
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
-from ui.state import Keys
+from ui.state import ActiveModel, Keys
 
 
 def session(language: str = "en", token: str | None = None) -> AppTest:
@@ -114,14 +114,19 @@ def test_uploading_the_saved_h5_ticks_off_loading_it():
     assert "macro F1" in texts(at)
 
 
-def test_another_network_counts_with_its_own_number():
-    at = build_preset(session("ko"), "mlp_dropout")
+def test_the_tutorials_network_with_other_sizes_counts_with_its_own_number():
+    from core.build import build_model
+    from core.spec import NetworkSpec, dense
+
+    at = session("ko")
+    spec = NetworkSpec("MLP 784-128-10", (dense(128), dense(10, "softmax")))
+    at.session_state[Keys.ACTIVE_MODEL] = ActiveModel(build_model(spec), spec.name, "built", spec)
     at = open_page("lessons", at)
     assert step_line(at, "first_mlp.build", "ko").endswith("· 완료, 숫자가 다름")
-    assert "파라미터 407,050개 (MLP 512 dropout)" in texts(at)
+    assert "파라미터 101,770개 (MLP 784-128-10)" in texts(at)
     assert translate("lessons.differs_hint", "ko") in texts(at)
     by_key(at.selectbox, "lessons_choice").select("checkpoints").run()
-    assert step_line(at, "checkpoints.build", "ko").endswith("· 완료")
+    assert step_line(at, "checkpoints.build", "ko").endswith("· 할 일")  # another stack of layers
 
 
 def test_a_training_and_its_checkpoint_tick_off_the_checkpoint_lesson():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +50,22 @@ def _is_mlp(model: ModelFacts) -> bool:
     return model.is_mlp
 
 
-def _is_cnn(model: ModelFacts) -> bool:
-    return model.is_cnn
+def shaped(*layers: str) -> Callable[[ModelFacts], bool]:
+    """A network with exactly the tutorial's stack of layers (sizes may differ)."""
+
+    def same_stack(model: ModelFacts) -> bool:
+        return model.layers == layers
+
+    return same_stack
+
+
+# The tutorials' networks as stacks of Keras layer classes (MaxPool2D is MaxPooling2D).
+TWO_DENSE = shaped("Dense", "Dense")
+FOUR_DENSE = shaped("Dense", "Dense", "Dense", "Dense")
+DENSE_DROPOUT = shaped("Dense", "Dropout", "Dense")
+TUTORIAL_CNN = shaped(
+    "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"
+)
 
 
 def _anything(model: ModelFacts) -> bool:
@@ -99,7 +114,7 @@ model.add(Dense(units=64, input_dim=28*28, activation='relu'))
 model.add(Dense(units=10, activation='softmax'))
 model.compile(loss='categorical_crossentropy', optimizer='sgd', metrics=['accuracy'])
 """,
-                built(_is_mlp, MLP_64),
+                built(TWO_DENSE, MLP_64),
                 total=MLP_64,
             ),
             _s(
@@ -108,7 +123,7 @@ model.compile(loss='categorical_crossentropy', optimizer='sgd', metrics=['accura
                 """
 SVG(model_to_dot(model, show_shapes=True).create(prog='dot', format='svg'))
 """,
-                inspected(_is_mlp, MLP_64),
+                inspected(TWO_DENSE, MLP_64),
                 total=MLP_64,
             ),
             _s(
@@ -118,7 +133,7 @@ SVG(model_to_dot(model, show_shapes=True).create(prog='dot', format='svg'))
 model.fit(x_train, y_train, epochs=5, batch_size=32, validation_data=(x_val, y_val))
 loss_and_metrics = model.evaluate(x_test, y_test, batch_size=32)
 """,
-                trained_with(_is_mlp, epochs=5, batch_size=32),
+                trained_with(TWO_DENSE, epochs=5, batch_size=32),
                 note=True,
                 epochs=5,
                 batch=32,
@@ -166,7 +181,7 @@ model = Sequential([Input(shape=(784,)), Dense(32, activation='relu'),
                     Dense(64, activation='relu'), Dense(128, activation='relu'),
                     Dense(10, activation='softmax')])
 """,
-                built(_is_mlp, MLP_JSON),
+                built(FOUR_DENSE, MLP_JSON),
                 total=MLP_JSON,
             ),
             _s(
@@ -299,7 +314,7 @@ model = tf.keras.models.Sequential([
     keras.layers.Dense(10)
 ])
 """,
-                built(_is_mlp, MLP_512),
+                built(DENSE_DROPOUT, MLP_512),
                 note=True,
                 total=MLP_512,
             ),
@@ -312,7 +327,7 @@ cp_callback = tf.keras.callbacks.ModelCheckpoint(filepath=checkpoint_path,
 model.fit(train_images, train_labels, epochs=10,
           validation_data=(test_images, test_labels), callbacks=[cp_callback])
 """,
-                trained_to(_is_mlp, CHECKPOINT_RESTORED, 0.03, _with_checkpoint),
+                trained_to(DENSE_DROPOUT, CHECKPOINT_RESTORED, 0.03, _with_checkpoint),
                 note=True,
                 accuracy=CHECKPOINT_RESTORED,
                 epochs=10,
@@ -333,7 +348,7 @@ loss, acc = model.evaluate(test_images, test_labels, verbose=2)
 model.load_weights(checkpoint_path)
 loss, acc = model.evaluate(test_images, test_labels, verbose=2)
 """,
-                untrained_vs_restored("weights", CHECKPOINT_RESTORED, 0.03, _is_mlp),
+                untrained_vs_restored("weights", CHECKPOINT_RESTORED, 0.03, DENSE_DROPOUT),
                 untrained=CHECKPOINT_UNTRAINED,
                 restored=CHECKPOINT_RESTORED,
             ),
@@ -366,7 +381,7 @@ model.add(layers.Flatten())
 model.add(layers.Dense(256, activation='relu'))
 model.add(layers.Dense(10, activation='softmax'))
 """,
-                built(_is_cnn, CNN),
+                built(TUTORIAL_CNN, CNN),
                 note=True,
                 total=CNN,
             ),
@@ -379,7 +394,7 @@ model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001),
 model.fit(train_dataset, epochs=20, steps_per_epoch=600, validation_data=test_dataset)
 model.evaluate(test_dataset)
 """,
-                trained_to(_is_cnn, CNN_TEST, 0.005),
+                trained_to(TUTORIAL_CNN, CNN_TEST, 0.005),
                 note=True,
                 accuracy=CNN_TEST,
                 epochs=20,
@@ -394,7 +409,9 @@ new_model1.evaluate(val_dataset)
 new_model1.load_weights(weight_path)
 new_model1.evaluate(val_dataset)
 """,
-                untrained_vs_restored("keras|h5|json+weights|weights", CNN_TEST, 0.005, _is_cnn),
+                untrained_vs_restored(
+                    "keras|h5|json+weights|weights", CNN_TEST, 0.005, TUTORIAL_CNN
+                ),
                 first=CNN_UNTRAINED[0],
                 second=CNN_UNTRAINED[1],
                 restored=CNN_TEST,
@@ -406,7 +423,7 @@ new_model1.evaluate(val_dataset)
 pred_class = np.argmax(model.predict(X_test), axis=-1)
 error_idx = np.where(pred_class != y_test)[0]
 """,
-                mistakes_seen(_is_cnn, round(TEST_DIGITS * (1 - CNN_TEST)), 50),
+                mistakes_seen(TUTORIAL_CNN, round(TEST_DIGITS * (1 - CNN_TEST)), 50),
                 note=True,
                 count=round(TEST_DIGITS * (1 - CNN_TEST)),
             ),
@@ -419,7 +436,7 @@ mc_callback = keras.callbacks.ModelCheckpoint(filepath=callback_path, save_weigh
 es_callback = keras.callbacks.EarlyStopping(monitor='val_loss', patience=5)
 model2.fit(..., callbacks=[mc_callback, es_callback])
 """,
-                trained_to(_is_cnn, CNN_CALLBACKS, 0.005, _with_both_callbacks),
+                trained_to(TUTORIAL_CNN, CNN_CALLBACKS, 0.005, _with_both_callbacks),
                 accuracy=CNN_CALLBACKS,
                 patience=5,
             ),
