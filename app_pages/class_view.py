@@ -36,9 +36,7 @@ if not signed_in(key):
         st.error(t("class.key_wrong"))
     st.stop()
 
-toggle_col, out_col = st.columns([4, 1], vertical_alignment="center")
-best_only = toggle_col.toggle(t("class.best_only"), key="class_best_only")
-out_col.button(t("class.sign_out"), key="class_sign_out", on_click=sign_out)
+best_only = st.toggle(t("class.best_only"), key="class_best_only")
 if opened := st.session_state.pop(OPENED, None):
     st.success(opened)
 
@@ -123,3 +121,5 @@ def live_board(best_only: bool) -> None:
 
 
 live_board(best_only)
+st.divider()
+st.button(t("class.sign_out"), key="class_sign_out", on_click=sign_out, icon=":material/logout:")

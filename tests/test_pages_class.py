@@ -78,6 +78,15 @@ def test_without_a_key_the_page_says_how_to_set_one_and_shows_nothing(monkeypatc
     assert "Mina" not in every_text(at)
 
 
+def test_the_page_speaks_korean(monkeypatch, learners):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["lang"] = "ko"
+    at = open_page("class_view", at.run())
+    assert at.title[0].value == "수업" and "교사 키" in texts(at)
+    assert by_key(at.sidebar.text_input, "session_nickname").label == "닉네임"
+
+
 def test_the_key_may_come_from_streamlit_secrets(monkeypatch, learners):
     monkeypatch.delenv(ENV_VAR, raising=False)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)

@@ -4,10 +4,11 @@ them and opens one learner's run as the teacher's own active model."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from core.presets import PRESETS
 from tests.browser.conftest import (
@@ -61,6 +62,20 @@ def open_class_page(page: Page) -> None:
     wait_for_app(page)
 
 
+def open_picker(page: Page, count: int, timeout_s: float = 30) -> Locator:
+    """Open the run picker until it lists `count` runs (it refreshes with the board)."""
+    options = page.get_by_role("option")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        page.get_by_label("Run", exact=True).click()
+        expect(options.first).to_be_visible()
+        if options.count() == count or time.monotonic() > deadline:
+            expect(options).to_have_count(count)
+            return options
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(1000)
+
+
 def learner_trains(page: Page, url: str, nickname: str) -> None:
     """Open the app, type a nickname, build the tutorial MLP and start a short training."""
     page.goto(url)
@@ -109,10 +124,16 @@ def test_three_learners_and_the_teachers_view(browser, class_url):
         assert_no_exception(teacher)
         screenshot(teacher, "class-board")
 
-        # The picker lists all three (the table itself is drawn on a canvas).
-        teacher.get_by_label("Run", exact=True).click()
-        options = teacher.get_by_role("option")
-        expect(options).to_have_count(3)
+        # Mina trains again; the board shows her new run without the teacher touching anything.
+        go_to(mina, "Train")
+        mina.get_by_role("button", name="Train", exact=True).click()
+        expect(mina.get_by_text("Training finished")).to_be_visible(timeout=240_000)
+        expect(teacher.get_by_text("4 runs of 3 learners")).to_be_visible(timeout=60_000)
+        screenshot(teacher, "class-board-refreshed")
+
+        # The picker lists every run (the table itself is drawn on a canvas). The board may have
+        # counted Mina's new run while it still trained: it becomes openable at the next refresh.
+        options = open_picker(teacher, count=4)
         listed = " ".join(options.all_inner_texts())
         assert all(f". {name} · {MLP_NAME} · " in listed for name in LEARNERS), listed
         options.filter(has_text=". Joon · ").click()
