@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -37,8 +38,12 @@ def _cached_mnist() -> Mnist:
 @st.cache_resource
 def scheduler() -> TrainingScheduler:
     """One training queue per server; DIGITLAB_MAX_TRAININGS caps trainings at once (default: cores)."""
-    limit = os.environ.get("DIGITLAB_MAX_TRAININGS")
-    return TrainingScheduler(int(limit) if limit else None)
+    limit = os.environ.get("DIGITLAB_MAX_TRAININGS", "").strip()
+    if limit and not limit.isdigit():
+        logging.getLogger(__name__).warning(
+            "DIGITLAB_MAX_TRAININGS=%r is not a whole number; using the core count", limit
+        )
+    return TrainingScheduler(int(limit) if limit.isdigit() else None)
 
 
 @st.cache_resource
