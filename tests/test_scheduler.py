@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from core.scheduler import OwnerBusyError, TrainingScheduler
@@ -19,7 +21,7 @@ class FakeJob:
     def _attach(self, position, on_done, cancel) -> None:
         self.position, self.on_done, self.cancel = position, on_done, cancel
 
-    def _start(self) -> None:
+    def _start(self, submit) -> None:
         self.status = "running"
         self.started.append(self.owner)
 
@@ -60,3 +62,29 @@ def test_one_owner_cannot_jump_the_queue_with_a_second_job():
     assert "이미 진행 중인 학습" in refused.value.message.render("ko")
     assert scheduler.active_job("bob").position(scheduler.active_job("bob")) == 1
     assert scheduler.active_job("carol") is None
+
+
+class ThreadJob(FakeJob):
+    """Runs in the thread the scheduler hands it, records which, and ends at once."""
+
+    def _start(self, submit) -> None:
+        self.status = "running"
+        self.done = threading.Event()
+        submit(self.run)
+
+    def run(self) -> None:
+        self.thread = threading.current_thread()
+        self.finish()
+        self.done.set()
+
+
+def test_jobs_run_in_the_same_few_threads():
+    # TensorFlow keeps state for every thread that ran an op: new threads per job would pile up.
+    scheduler = TrainingScheduler(max_concurrent=2)
+    threads = set()
+    for i in range(6):
+        job = ThreadJob(f"learner{i}", [])
+        scheduler.submit(job)
+        assert job.done.wait(10)
+        threads.add(job.thread)
+    assert len(threads) <= 2 and all(t.daemon and t is not threading.main_thread() for t in threads)

@@ -49,7 +49,7 @@ EVAL_BATCH_SIZE = 500  # digits per batch when validating and testing
 
 
 class TrainingJob:
-    """Trains a compiled model in place, in a daemon thread started by a TrainingScheduler."""
+    """Trains a compiled model in place, in a worker thread of a TrainingScheduler."""
 
     def __init__(
         self,
@@ -92,7 +92,6 @@ class TrainingJob:
         self._position: Callable[[TrainingJob], int | None] = lambda job: None
         self._on_done: Callable[[TrainingJob], None] = lambda job: None
         self._cancel_queued: Callable[[TrainingJob], None] = lambda job: None
-        self._thread: threading.Thread | None = None
         self._t0: float | None = None
         self._t_end: float | None = None
         self._train_t0: float | None = None
@@ -213,10 +212,10 @@ class TrainingJob:
         self._on_done = on_done
         self._cancel_queued = cancel
 
-    def _start(self) -> None:
+    def _start(self, submit: Callable[[Callable[[], None]], None]) -> None:
+        """Run in a thread of the scheduler's: `submit(self._run)` hands the job to one."""
         self._status = "running"
-        self._thread = threading.Thread(target=self._run, name=f"train-{self.name}", daemon=True)
-        self._thread.start()
+        submit(self._run)
 
     def _cancel(self) -> None:
         """Called by the scheduler for a job stopped while still queued."""
