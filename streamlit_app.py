@@ -13,7 +13,7 @@ from ui.sidebar import active_model_sidebar
 from ui.state import init_session_state
 
 # Pages whose script imports TensorFlow; the others draw at once on a fresh server.
-NEEDS_TENSORFLOW = {"build", "inspect", "train", "save", "evaluate"}
+NEEDS_TENSORFLOW = {"build", "inspect", "train", "save", "evaluate", "look_inside", "class_view"}
 
 keep_keras_state_between_runs()
 st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
