@@ -14,6 +14,7 @@ from ui.look_inside import (
     choose_digit,
     chosen_digit,
     map_for,
+    picked_digit,
     probe_for,
     run_snapshots,
 )
@@ -224,9 +225,8 @@ event = st.plotly_chart(
     on_select="rerun",
     selection_mode="points",
 )
-picked = event.selection.points if event and event.selection else []
-if picked and picked[0].get("customdata") is not None:
-    index = int(picked[0]["customdata"][0])
+index = picked_digit(event, the_map)
+if index is not None:
     preview_col, go_col = st.columns([1, 3], vertical_alignment="center")
     preview_col.image(
         sharp_digit(data.x_test[index]),

@@ -48,6 +48,15 @@ def add_tsne(active: ActiveModel, progress: st.delta_generator.DeltaGenerator, l
     )
 
 
+def picked_digit(event, digit_map: DigitMap) -> int | None:
+    """The test index of the point clicked on the map, if any (traces 0-9 are the classes)."""
+    points = event.selection.points if event and event.selection else []
+    if not points or points[0].get("curve_number", 10) >= 10:
+        return None
+    rows = np.flatnonzero(digit_map.true == points[0]["curve_number"])
+    return int(digit_map.indices[rows[points[0]["point_index"]]])
+
+
 def chosen_digit() -> int | np.ndarray:
     """The digit to look at: a test index, or a drawing sent from the Draw page."""
     return st.session_state.setdefault(Keys.LOOK_INSIDE_DIGIT, 0)

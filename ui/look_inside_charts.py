@@ -167,7 +167,7 @@ def digit_map(
     for digit in range(10):
         rows = np.flatnonzero(true == digit)
         figure.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=positions[rows, 0],
                 y=positions[rows, 1],
                 mode="markers",
@@ -182,7 +182,7 @@ def digit_map(
             )
         )
     figure.add_trace(
-        go.Scattergl(
+        go.Scatter(
             x=[None], y=[None], mode="markers", name=mistake_name,
             marker={"symbol": "x", "color": "black", "size": 9},
         )
@@ -207,7 +207,7 @@ def digit_map(
         height=520,
         margin=TIGHT,
         clickmode="event+select",
-        dragmode="pan",
+        dragmode=False,
         legend={"itemsizing": "constant"},
     )
     figure.update_xaxes(visible=False)
