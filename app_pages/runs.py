@@ -4,12 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from core.runs import BEST_WEIGHTS_FILE
-from core.spec import NetworkSpec
 from ui.charts import overlay_curves
 from ui.i18n import option_labels, t, tm
 from ui.resources import run_store
-from ui.session import owner_token
-from ui.state import ActiveModel, init_session_state, set_active_model
+from ui.session import activate_run, owner_token
+from ui.state import init_session_state
 
 init_session_state()
 st.title(t("runs.title"))
@@ -79,11 +78,7 @@ pick = st.selectbox(t("runs.pick"), list(by_label), key="runs_pick")
 run = by_label[pick]
 activate_col, best_col, model_col = st.columns(3)
 if activate_col.button(t("runs.activate"), key="runs_activate", disabled=not run.has_model):
-    model = run_store().load_model(owner, run.run_id)
-    spec = NetworkSpec.from_dict(run.spec) if run.spec else None
-    set_active_model(
-        ActiveModel(model, run.name, "trained", spec=spec, test_accuracy=run.test_accuracy)
-    )
+    activate_run(owner, run)
     st.success(t("runs.activated", name=run.name, run_id=run.run_id))
 if run.has_best_weights:
     best_col.download_button(

@@ -10,14 +10,14 @@ from tests.apptest_helpers import by_key, open_page, texts
 from ui.state import ActiveModel, Keys
 
 
-def with_model(page: str, model, name: str = "small MLP", source: str = "trained"):
+def with_model(page: str, model, name="small MLP", source="trained", run_dir=None):
     from streamlit.testing.v1 import AppTest
 
     from tests.apptest_helpers import APP, TIMEOUT
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
-    at.session_state["active_model"] = ActiveModel(model=model, name=name, source=source)
+    at.session_state["active_model"] = ActiveModel(model, name, source, run_dir=run_dir)
     return open_page(page, at)
 
 
@@ -123,9 +123,8 @@ def test_snapshots_of_a_trained_run_have_an_epoch_slider(tmp_path, mnist, epochs
     job = TrainingJob(model, config, mnist, RunStore(tmp_path).new_run_dir("tester"), name="mlp")
     TrainingScheduler(1).submit(job)
     assert job.wait(120) and job.status == "finished"
-    at = with_model("look_inside", job.model)
-    at.session_state[Keys.JOB] = job
-    at.run()
+    # the run's folder, as a finished job, the Runs page and the Class page make it active
+    at = with_model("look_inside", job.model, run_dir=str(job.run_dir))
     slider = by_key(at.select_slider, "look_inside_epoch")
     assert list(slider.options) == [str(e) for e in range(1, epochs + 1)]
     assert f"After epoch {epochs}: the first layer's weights and the map of 500" in shown(at)

@@ -74,7 +74,4 @@ def open_look_inside(digit: int | np.ndarray) -> None:
 
 def run_snapshots(active: ActiveModel) -> list[Snapshot] | None:
     """Snapshots of the run that made the active model (None: it does not come from a run)."""
-    job = st.session_state.get(Keys.JOB)
-    if active.source != "trained" or job is None or job.model is not active.model:
-        return None
-    return read_snapshots(Path(job.run_dir))
+    return None if active.run_dir is None else read_snapshots(Path(active.run_dir))

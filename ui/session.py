@@ -63,6 +63,7 @@ def adopt_finished_job() -> None:
             source="trained",
             spec=NetworkSpec.from_dict(job.spec_dict) if job.spec_dict else None,
             test_accuracy=summary.test_accuracy if summary else None,
+            run_dir=str(job.run_dir),
         )
     )
 
@@ -120,6 +121,7 @@ def activate_run(owner: str, run: RunRecord, name: str | None = None) -> ActiveM
         "trained",
         spec=spec,
         test_accuracy=run.test_accuracy,
+        run_dir=str(run.path),
     )
     set_active_model(active)
     return active

@@ -53,6 +53,7 @@ class ActiveModel:
     source: str  # "built", "trained" or "uploaded"
     spec: NetworkSpec | None = None  # None for uploaded models
     test_accuracy: float | None = None
+    run_dir: str | None = None  # the saved run it comes from (its per-epoch snapshots), if any
     uid: str = field(default_factory=lambda: uuid4().hex)  # new for every model made active
 
 
