@@ -1,5 +1,6 @@
 """The lessons' step checks against made-up session results: not done, done, done with another number."""
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -238,6 +239,16 @@ def test_every_text_exists_in_every_language():
                     assert f"lessons.{step.key}.{part}" in texts
                 assert (f"lessons.{step.key}.note" in texts) == step.note, step.key
                 assert step.tutorial.render(language)  # every placeholder is filled
+
+
+def test_bold_marks_close_in_every_language():
+    """A closing ** after punctuation and before a letter stays literal in Markdown (CommonMark)."""
+    for language in LANGUAGES:
+        for key, text in catalog(language).items():
+            if key.startswith("lessons."):
+                for bold in re.finditer(r"\*\*(.+?)\*\*", text):
+                    last, after = bold.group(1)[-1], text[bold.end() : bold.end() + 1]
+                    assert last.isalnum() or last == "`" or not after.isalnum(), (key, text)
 
 
 def test_tutorial_figures_are_the_tutorials():
