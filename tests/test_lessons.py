@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -320,3 +321,23 @@ def test_a_damaged_progress_file_starts_over(tmp_path):
     assert load_progress(path) == Progress()
     path.write_text('{"steps": {"x": {"status": "hacked"}}}')
     assert load_progress(path).steps["x"].status == "todo"
+
+
+def test_the_loaders_kinds_are_the_ones_the_steps_look_for():
+    """Real tf.keras 2.15 files: a zipped SavedModel and a checkpoint with its JSON count."""
+    from core.loading import load_uploaded_model
+
+    folder = Path(__file__).parent / "fixtures" / "old_keras" / "tf2.15.1"
+
+    def files(*names: str) -> list[tuple[str, bytes]]:
+        return [(name, (folder / name).read_bytes()) for name in names]
+
+    saved = load_uploaded_model(files("mlp_savedmodel.zip"))
+    checkpoint = load_uploaded_model(
+        files("mlp.json", "mlp_cp.ckpt.index", "mlp_cp.ckpt.data-00000-of-00001")
+    )
+    for loaded, step in ((saved, "checkpoints.whole"), (checkpoint, "checkpoints.restore")):
+        facts = evaluation(MLP512, loaded.kind, accuracy=0.863, untrained=0.1)
+        assert STEPS[step].check(uploads(facts)).status == "done", (step, loaded.kind)
+    cnn = evaluation(CNN, checkpoint.kind, accuracy=0.9908, untrained=0.1)
+    assert STEPS["cnn.untrained"].check(uploads(cnn)).status == "done"
