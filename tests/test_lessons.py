@@ -1,6 +1,8 @@
 """The lessons' step checks against made-up session results: not done, done, done with another number."""
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -101,17 +103,25 @@ CASES: dict[str, tuple[LearnerResults, LearnerResults | None]] = {
         runs(run(MLP512, checkpoint_best=True, subset_size=1_000, test_accuracy=0.874)),
         runs(run(MLP512, checkpoint_best=True, test_accuracy=0.981)),
     ),
-    "checkpoints.download": (events(download_best={"file": "run-best.weights.h5"}), None),
+    "checkpoints.download": (events(download_checkpoint={"file": "m-checkpoint.zip"}), None),
     "checkpoints.restore": (
-        uploads(evaluation(MLP512, "weights", accuracy=0.87, untrained=0.11)),
-        uploads(evaluation(MLP512, "weights", accuracy=0.97, untrained=0.11)),
+        uploads(evaluation(MLP512, "checkpoint", accuracy=0.87, untrained=0.11)),
+        uploads(evaluation(MLP512, "checkpoint", accuracy=0.97, untrained=0.11)),
     ),
-    "checkpoints.whole": (uploads(evaluation(MLP512, "h5")), None),
+    "checkpoints.savedmodel": (events(download_savedmodel={"file": "m-savedmodel.zip"}), None),
+    "checkpoints.whole": (
+        uploads(evaluation(MLP512, "savedmodel", accuracy=0.871)),
+        uploads(evaluation(MLP512, "h5", accuracy=0.975)),
+    ),
     "cnn.build": (LearnerResults(active=CNN), LearnerResults(active=NARROW_CNN)),
     "cnn.train": (runs(run(CNN, test_accuracy=0.9912)), runs(run(CNN, test_accuracy=0.975))),
     "cnn.untrained": (
         uploads(evaluation(CNN, "keras", accuracy=0.9903, untrained=0.0849)),
         uploads(evaluation(CNN, "keras", accuracy=0.9903, untrained=0.45)),
+    ),
+    "cnn.whole": (
+        events(download_savedmodel={"file": "c-savedmodel.zip"}, download_h5={"file": "c.h5"}),
+        None,
     ),
     "cnn.mistakes": (
         events(mistakes_viewed=seen(CNN, mistakes=97, right=16, shown=16)),
@@ -179,6 +189,37 @@ def test_steps_ignore_results_of_another_kind():
     assert STEPS["basics.history"].check(runs(run(MLP64, val_loss=()))).status == "todo"
 
 
+def test_the_tutorials_own_formats_count():
+    """Steps that the new downloads and uploads make possible, in their tutorial's form only."""
+    restore = STEPS["checkpoints.restore"].check
+    checkpoint = evaluation(MLP512, "checkpoint", accuracy=0.86, untrained=0.119)
+    assert restore(uploads(checkpoint)).status == "done"
+    # Weights loaded into the active architecture still count; a whole .h5 is not a checkpoint.
+    assert restore(uploads(replace(checkpoint, kind="weights"))).status == "done"
+    assert restore(uploads(replace(checkpoint, kind="h5"))).status == "todo"
+    # The restored figure stands beside the untrained one, in both languages.
+    assert restore(uploads(checkpoint)).yours.render("en") == "untrained 11.90%, restored 86.00%"
+    # The best-only .weights.h5 is not the tutorial's checkpoint files.
+    download = STEPS["checkpoints.download"].check
+    assert download(events(download_best={"file": "run-best.weights.h5"})).status == "todo"
+    saved = download(events(download_checkpoint={"file": "mlp-checkpoint.zip"}))
+    assert saved.yours.render("ko") == "내려받음: mlp-checkpoint.zip"
+    # A SavedModel upload of the tutorial's network, near or far from its 86.30%.
+    whole = STEPS["checkpoints.whole"].check
+    near = whole(uploads(evaluation(MLP512, "savedmodel", accuracy=0.8412)))
+    assert near.status == "done" and "84.12%" in near.yours.render("en")
+    assert whole(uploads(evaluation(MLP512, "savedmodel", accuracy=0.80))).status == "differs"
+    assert whole(uploads(evaluation(MLP64, "savedmodel", accuracy=0.863))).status == "todo"
+    assert whole(uploads(evaluation(MLP512, "json+weights", accuracy=0.863))).status == "todo"
+    # The CNN's checkpoint: restored versus untrained; both downloads needed for the whole CNN.
+    cnn = evaluation(CNN, "checkpoint", accuracy=0.9911, untrained=0.1484)
+    assert STEPS["cnn.untrained"].check(uploads(cnn)).status == "done"
+    only_one = events(download_savedmodel={"file": "c-savedmodel.zip"})
+    assert STEPS["cnn.whole"].check(only_one).status == "todo"
+    keras_too = events(download_savedmodel={"file": "c-savedmodel.zip"}, download_keras={})
+    assert STEPS["cnn.whole"].check(keras_too).status == "todo"
+
+
 def test_the_closest_result_counts():
     far, near = run(CNN, test_accuracy=0.97), run(CNN, test_accuracy=0.9905)
     assert STEPS["cnn.train"].check(runs(far, near)).status == "done"
@@ -201,6 +242,16 @@ def test_every_text_exists_in_every_language():
                 assert step.tutorial.render(language)  # every placeholder is filled
 
 
+def test_bold_marks_close_in_every_language():
+    """A closing ** after punctuation and before a letter stays literal in Markdown (CommonMark)."""
+    for language in LANGUAGES:
+        for key, text in catalog(language).items():
+            if key.startswith("lessons."):
+                for bold in re.finditer(r"\*\*(.+?)\*\*", text):
+                    last, after = bold.group(1)[-1], text[bold.end() : bold.end() + 1]
+                    assert last.isalnum() or last == "`" or not after.isalnum(), (key, text)
+
+
 def test_tutorial_figures_are_the_tutorials():
     figures = {step.key: step.tutorial.render("en") for step in STEPS.values()}
     assert figures["first_mlp.build"].startswith("50,890 parameters")
@@ -209,6 +260,8 @@ def test_tutorial_figures_are_the_tutorials():
     assert figures["cnn.build"].startswith("824,458 parameters")
     assert "261 trainable parameters" in figures["basics.summary"]
     assert "untrained 11.90%" in figures["checkpoints.restore"]
+    assert figures["checkpoints.whole"].startswith("86.30% after loading the SavedModel")
+    assert figures["cnn.whole"].startswith("Both load back to 99.08%")
     assert "restored 86.00%" in figures["checkpoints.restore"]
     assert "99.08%" in figures["cnn.train"] and "99.28%" in figures["cnn.callbacks"]
     assert "8.49%" in figures["cnn.untrained"] and "14.84%" in figures["cnn.untrained"]
@@ -268,3 +321,23 @@ def test_a_damaged_progress_file_starts_over(tmp_path):
     assert load_progress(path) == Progress()
     path.write_text('{"steps": {"x": {"status": "hacked"}}}')
     assert load_progress(path).steps["x"].status == "todo"
+
+
+def test_the_loaders_kinds_are_the_ones_the_steps_look_for():
+    """Real tf.keras 2.15 files: a zipped SavedModel and a checkpoint with its JSON count."""
+    from core.loading import load_uploaded_model
+
+    folder = Path(__file__).parent / "fixtures" / "old_keras" / "tf2.15.1"
+
+    def files(*names: str) -> list[tuple[str, bytes]]:
+        return [(name, (folder / name).read_bytes()) for name in names]
+
+    saved = load_uploaded_model(files("mlp_savedmodel.zip"))
+    checkpoint = load_uploaded_model(
+        files("mlp.json", "mlp_cp.ckpt.index", "mlp_cp.ckpt.data-00000-of-00001")
+    )
+    for loaded, step in ((saved, "checkpoints.whole"), (checkpoint, "checkpoints.restore")):
+        facts = evaluation(MLP512, loaded.kind, accuracy=0.863, untrained=0.1)
+        assert STEPS[step].check(uploads(facts)).status == "done", (step, loaded.kind)
+    cnn = evaluation(CNN, checkpoint.kind, accuracy=0.9908, untrained=0.1)
+    assert STEPS["cnn.untrained"].check(uploads(cnn)).status == "done"

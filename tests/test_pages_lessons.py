@@ -1,7 +1,9 @@
 """AppTest tests of the Lessons page: both languages, steps ticking off, progress after a refresh."""
 
+import io
 import os
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 from core.i18n import translate
 from core.lessons import LESSONS
 from core.persist import model_to_bytes
-from core.runs import BEST_WEIGHTS_FILE
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
 from ui.state import ActiveModel, Keys
 
@@ -151,18 +152,29 @@ def test_a_training_and_its_checkpoint_tick_off_the_checkpoint_lesson():
     assert step_line(at, "basics.history").endswith("· done")
     assert "val_loss was lowest at epoch" in texts(at)
 
-    # The best checkpoint loaded into the same architecture: restored versus untrained.
-    best = (job.run_dir / BEST_WEIGHTS_FILE).read_bytes()
+    # The Save page's TF checkpoint, unzipped and uploaded with its JSON: restored versus untrained.
+    at = open_page("save", at)
+    by_key(at.button, "save_prepare_checkpoint").click().run()
+    prepared = at.session_state["save_prepared_exports"]["checkpoint"]
+    assert isinstance(prepared, bytes), prepared
+    with zipfile.ZipFile(io.BytesIO(prepared)) as archive:
+        files = [
+            (Path(name).name, archive.read(name), "application/octet-stream")
+            for name in archive.namelist()
+            if Path(name).name != "checkpoint"  # the bookkeeping file: the lesson skips it too
+        ]
+    names = sorted(name for name, _, _ in files)
+    assert names[:2] == ["cp.ckpt.data-00000-of-00001", "cp.ckpt.index"], names
+    assert len(names) == 3 and names[2].endswith(".json"), names
     at = open_page("evaluate", at)
-    by_key(at.checkbox, "evaluate_weights_only").check().run()
-    uploader = at.get("file_uploader")[0]
-    uploader.set_value([("cp.weights.h5", best, "application/octet-stream")]).run()
+    at.get("file_uploader")[0].set_value(files).run()
     assert not at.exception, [e.value for e in at.exception]
     at = open_page("lessons", at)
     by_key(at.selectbox, "lessons_choice").select("checkpoints").run()
     assert "· done" in step_line(at, "checkpoints.restore")
     yours = re.search(r"\*\*You\*\*  \nuntrained (\d+\.\d\d)%, restored (\d+\.\d\d)%", texts(at))
     assert yours and float(yours.group(1)) < 20 < float(yours.group(2)), yours
+    assert "· to do" in step_line(at, "checkpoints.download")  # a download only a browser makes
 
 
 def test_the_chosen_lesson_is_still_there_after_another_page():

@@ -167,6 +167,24 @@ def evaluated(kinds: str) -> Check:
     return check
 
 
+def evaluated_to(
+    kinds: str, accuracy: float, tolerance: float, kind: Callable[[ModelFacts], bool]
+) -> Check:
+    """Done when an upload in one of these forms scored the tutorial's accuracy, within tolerance."""
+
+    def check(results: LearnerResults) -> StepResult:
+        found = [e for e in _evaluations(results, kinds) if kind(e.model)]
+        if not found:
+            return TODO
+        best = min(found, key=lambda e: abs(e.accuracy - accuracy))
+        yours = msg("lessons.yours.evaluated", accuracy=best.accuracy, name=best.model.name)
+        return StepResult(
+            "done" if _close(best.accuracy, accuracy, tolerance) else "differs", yours
+        )
+
+    return check
+
+
 def untrained_vs_restored(
     kinds: str, accuracy: float, tolerance: float, kind: Callable[[ModelFacts], bool]
 ) -> Check:

@@ -14,6 +14,7 @@ from core.lessons.checks import (
     curves_read,
     downloaded,
     evaluated,
+    evaluated_to,
     inspected,
     mistakes_seen,
     predicted,
@@ -91,6 +92,7 @@ CNN = 824_458  # 320 + 18,496 + 803,072 + 2,570
 TOY_SUMMARY = 261  # 2-10-10-10-1 with sigmoids: 30 + 110 + 110 + 11
 CHECKPOINT_RESTORED = 0.86  # 1,000 training digits, 10 epochs, restored from cp.ckpt
 CHECKPOINT_UNTRAINED = 0.119
+SAVEDMODEL_RESTORED = 0.863  # the same network saved whole and loaded back
 CNN_TEST = 0.9908
 CNN_CALLBACKS = 0.9928
 CNN_UNTRAINED = (0.0849, 0.1484)
@@ -336,8 +338,10 @@ model.fit(train_images, train_labels, epochs=10,
             _s(
                 "checkpoints.download",
                 "save",
-                "model.save_weights(checkpoint_path)",
-                downloaded("download_best"),
+                """
+model.save_weights(checkpoint_path)  # cp.ckpt.index + cp.ckpt.data-00000-of-00001
+""",
+                downloaded("download_checkpoint"),
             ),
             _s(
                 "checkpoints.restore",
@@ -348,20 +352,31 @@ loss, acc = model.evaluate(test_images, test_labels, verbose=2)
 model.load_weights(checkpoint_path)
 loss, acc = model.evaluate(test_images, test_labels, verbose=2)
 """,
-                untrained_vs_restored("weights", CHECKPOINT_RESTORED, 0.03, DENSE_DROPOUT),
+                untrained_vs_restored(
+                    "checkpoint|weights", CHECKPOINT_RESTORED, 0.03, DENSE_DROPOUT
+                ),
                 untrained=CHECKPOINT_UNTRAINED,
                 restored=CHECKPOINT_RESTORED,
+            ),
+            _s(
+                "checkpoints.savedmodel",
+                "save",
+                """
+model.save('saved_model/my_model')
+""",
+                downloaded("download_savedmodel"),
+                note=True,
             ),
             _s(
                 "checkpoints.whole",
                 "evaluate",
                 """
-model.save('my_model.h5')
-new_model = tf.keras.models.load_model('my_model.h5')
+new_model = tf.keras.models.load_model('saved_model/my_model')
+loss, acc = new_model.evaluate(test_images, test_labels, verbose=2)
 """,
-                evaluated("h5|keras"),
+                evaluated_to("savedmodel|h5|keras", SAVEDMODEL_RESTORED, 0.03, DENSE_DROPOUT),
                 note=True,
-                accuracy=0.863,
+                accuracy=SAVEDMODEL_RESTORED,
             ),
         ),
     ),
@@ -404,17 +419,29 @@ model.evaluate(test_dataset)
                 "cnn.untrained",
                 "evaluate",
                 """
+model.save_weights(weight_path)  # mnist_cnn_weights.ckpt, a TF checkpoint
 new_model1 = create_model()
 new_model1.evaluate(val_dataset)
 new_model1.load_weights(weight_path)
 new_model1.evaluate(val_dataset)
 """,
                 untrained_vs_restored(
-                    "keras|h5|json+weights|weights", CNN_TEST, 0.005, TUTORIAL_CNN
+                    "checkpoint|keras|h5|json+weights|weights", CNN_TEST, 0.005, TUTORIAL_CNN
                 ),
                 first=CNN_UNTRAINED[0],
                 second=CNN_UNTRAINED[1],
                 restored=CNN_TEST,
+            ),
+            _s(
+                "cnn.whole",
+                "save",
+                """
+model.save(model_dir)  # a SavedModel folder
+model.save(model_h5_path)  # one .h5 file
+""",
+                downloaded("download_savedmodel", "download_h5"),
+                note=True,
+                accuracy=CNN_TEST,
             ),
             _s(
                 "cnn.mistakes",

@@ -128,6 +128,7 @@ HEADINGS = {
     "Draw": "Draw a digit",
     "Save": "Save the model",
     "Evaluate": "Evaluate saved models",
+    "Lessons": "Lessons: the five tutorials, step by step",
 }
 
 
