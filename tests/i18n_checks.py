@@ -61,6 +61,9 @@ def is_english(text: str) -> bool:
     return bool(english_runs(text))
 
 
+STYLE_SHEET = re.compile(r"\s*<style>.*</style>\s*", re.DOTALL)  # st.html CSS: never shown
+
+
 def _proto_strings(proto: Proto) -> Iterator[str]:
     """Every reader-facing string in a protobuf message, nested messages included."""
     for descriptor, value in proto.ListFields():
@@ -105,7 +108,7 @@ def shown_texts(at: AppTest) -> list[str]:
             frame = node.value
             frame = getattr(frame, "data", frame)  # a Styler keeps its frame in .data
             texts += [str(column) for column in frame.columns]
-    return [text for text in texts if text.strip()]
+    return [text for text in texts if text.strip() and not STYLE_SHEET.fullmatch(text)]
 
 
 def english_sentences(at: AppTest) -> list[str]:

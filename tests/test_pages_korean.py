@@ -1,4 +1,4 @@
-"""Every page of Build, Data, Draw, Mistakes, Inspect and Runs in Korean (?lang=ko) and in English."""
+"""Every page in Korean (?lang=ko) and in English; Build, Data, Draw, Mistakes, Inspect and Runs in depth."""
 
 import json
 import os
@@ -195,3 +195,14 @@ def test_training_settings(language):
     by_key(at.selectbox, "train_subset").set_value(1_000).run()
     assert by_key(at.selectbox, "train_subset").value == 1_000
     assert (english_sentences(at) == []) == (language == "ko")
+
+
+ALL_PAGES = ("data", "lessons", "build", "inspect", "train", "runs", "save", "evaluate")
+ALL_PAGES += ("mistakes", "draw", "look_inside", "class_view")
+
+
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_every_page_reads_fully_in_korean_with_a_trained_model(page, small_trained_mlp, canvas):
+    at = open_page(page, session("ko", small_trained_mlp))
+    assert not at.exception, [e.value for e in at.exception]
+    assert english_sentences(at) == [], page

@@ -8,19 +8,20 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from core.i18n import translate
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
-KOREAN_HEADINGS = {  # navigation title: page heading
-    "데이터": "MNIST 손글씨 숫자",
-    "모델 만들기": "신경망 만들기",
-    "구조 보기": "모델 구조 들여다보기",
-    "학습 기록": "학습 기록",
-    "오답": "오답 살펴보기",
-    "그리기": "숫자 그리기",
+# Every page in navigation order: its Korean navigation title and heading come from the catalogs.
+PAGES = ("data", "lessons", "build", "inspect", "train", "runs", "save", "evaluate", "mistakes")
+PAGES += ("draw", "look_inside", "class")
+KOREAN_HEADINGS = {translate(f"nav.{p}", "ko"): translate(f"{p}.title", "ko") for p in PAGES}
+SCREENSHOTS = {  # the pages visited after Build, with the model it made active
+    translate(f"nav.{p}", "ko"): p
+    for p in ("lessons", "inspect", "train", "runs", "save", "evaluate", "mistakes", "draw")
+    + ("look_inside", "class")
 }
-SCREENSHOTS = {"구조 보기": "inspect", "오답": "mistakes", "그리기": "draw", "학습 기록": "runs"}
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 # Draws a Hangul syllable and a code point no font has; a browser without a Korean font draws
