@@ -38,11 +38,12 @@ class ServingSignature(keras.layers.Layer):
 
 
 class GraphModel(keras.Sequential):
-    """A Sequential around ServingSignature that counts the graph's own variables."""
+    """A Sequential around ServingSignature that counts the graph's own weights."""
 
     def __init__(self, layer: ServingSignature, input_shape: tuple[int, ...]) -> None:
         super().__init__([keras.Input(input_shape), layer], name="savedmodel")
-        variables = layer._function.trainable_variables
+        # Every weight, trainable or not (as Keras counts them); not the seed generators' state.
+        variables = [v for v in layer._function.variables if v.dtype.is_floating]
         self._graph_params = int(sum(np.prod(v.shape) for v in variables))
 
     def count_params(self) -> int:
