@@ -448,7 +448,17 @@ def _harmless_serving_with_a_payload(tf: Any, spec: Any, target: str) -> list[tu
         def serve(self, x):
             return tf.nn.softmax(x[:, :10] + tf.constant(0.0, shape=[64 << 20])[:10])
 
+    @tf.function(experimental_attributes={"api_implements": "digitlab_swap"})
+    def swappable(x):  # Grappler could replace it by any function claiming the same API
+        return x
+
+    class CallsASwappable(tf.Module):
+        @tf.function(input_signature=[spec])
+        def serve(self, x):
+            return tf.nn.softmax(swappable(x)[:, :10])
+
     return [
+        ("swappable-function", CallsASwappable(), "api_implements"),
         ("writes-in-called-function", CallsAWriter(), "'WriteFile'"),
         ("carries-asset", CarriesAnAsset(), "carries assets"),
         ("carries-hash-table", CarriesATable(), "run code of its own when loaded"),

@@ -150,7 +150,7 @@ def test_hostile_savedmodels_really_act_when_tensorflow_runs_them(tmp_path):
         served.signatures["serving_default"](tf.zeros([1, 784]))
         assert marker.read_text() == "pwned"
         marker.unlink()
-    assert len(cases) == 10
+    assert len(cases) == 11
 
 
 def test_hostile_savedmodels_are_refused_and_nothing_runs(tmp_path):

@@ -86,6 +86,11 @@ def inspect_graph(saved_model: bytes, entries_params: int) -> dict:
     graph = _one(meta, 2)
     library = {_text(_one(_one(function, 1), 1)): function for function in _all(_one(graph, 2), 1)}
     nodes = {_text(_one(node, 1)): node for node in _all(graph, 1)}
+    # Grappler may swap a call for any library function declaring the same api_implements,
+    # reachable or not: such graphs are refused outright.
+    for name, function in library.items():
+        if any(_text(_one(entry, 1)) == "api_implements" for entry in _all(function, 5)):
+            raise refuse("graph_swappable", name=name)
     signatures = _map(meta, 5)
     if SERVING_SIGNATURE not in signatures:
         raise refuse("graph_no_serving")
