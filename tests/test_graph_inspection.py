@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 
 from core.inspect.graph import inspect_graph
@@ -119,3 +120,28 @@ def test_a_huge_splat_constant_is_refused():
     tensor.tensor_shape.dim.add().size = 1 << 30
     tensor.float_val.append(0.0)
     assert "constant of 4,096 MB" in _refusal(saved)
+
+
+def test_two_functions_of_one_name_or_a_doubled_graph_are_refused():
+    saved = _export()
+    library = saved.meta_graphs[0].graph_def.library.function
+    twin = library.add()
+    twin.CopyFrom(_function(saved, "__inference___call__"))
+    twin.node_def.add(name="write", op="WriteFile")
+    assert "damaged" in _refusal(saved)
+    # A second graph_def would be merged by protobuf: its functions must not hide behind the first.
+    meta = _export().meta_graphs[0].SerializeToString()
+    extra = graph_pb2.GraphDef()
+    extra.library.function.add().signature.name = "hidden"
+    meta += _field(2, extra.SerializeToString())
+    with pytest.raises(Refusal, match="damaged"):
+        inspect_graph(_field(2, meta), 0)
+
+
+def _field(number: int, data: bytes) -> bytes:
+    """A length-delimited protobuf field."""
+    length, size = b"", len(data)
+    while size > 0x7F:
+        length += bytes([size & 0x7F | 0x80])
+        size >>= 7
+    return bytes([number << 3 | 2]) + length + bytes([size]) + data

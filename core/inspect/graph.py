@@ -44,7 +44,11 @@ def _all(data: bytes, number: int) -> list:
 
 def _one(data: bytes, number: int, default: bytes | int = b"") -> bytes | int:
     values = _all(data, number)
-    return values[-1] if values else default
+    # Protobuf merges a repeated singular message, so TensorFlow could see what the last copy
+    # alone does not show: TensorFlow never writes one twice, so refuse it.
+    if len(values) > 1:
+        raise refuse("graph_damaged")
+    return values[0] if values else default
 
 
 def _text(value: bytes | int) -> str:
@@ -84,8 +88,11 @@ def inspect_graph(saved_model: bytes, entries_params: int) -> dict:
     if not objects:  # a TF1 SavedModel: its loader would run the graph's init ops
         raise refuse("graph_tf1")
     graph = _one(meta, 2)
-    library = {_text(_one(_one(function, 1), 1)): function for function in _all(_one(graph, 2), 1)}
-    nodes = {_text(_one(node, 1)): node for node in _all(graph, 1)}
+    functions, top_level = _all(_one(graph, 2), 1), _all(graph, 1)
+    library = {_text(_one(_one(function, 1), 1)): function for function in functions}
+    nodes = {_text(_one(node, 1)): node for node in top_level}
+    if len(library) != len(functions) or len(nodes) != len(top_level):
+        raise refuse("graph_damaged")  # two functions or nodes of one name: which would run?
     # Grappler may swap a call for any library function declaring the same api_implements,
     # reachable or not: such graphs are refused outright.
     for name, function in library.items():
