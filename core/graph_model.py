@@ -45,6 +45,7 @@ class GraphModel(keras.Sequential):
         # Every weight, trainable or not (as Keras counts them); not the seed generators' state.
         variables = [v for v in layer._function.variables if v.dtype.is_floating]
         self._graph_params = int(sum(np.prod(v.shape) for v in variables))
+        self.outputs_logits = True  # set by load_graph_savedmodel from the graph's outputs
 
     def count_params(self) -> int:
         return self._graph_params
@@ -73,12 +74,14 @@ def load_graph_savedmodel(verdict: Verdict, zip_path: Path, name: str) -> GraphM
             model = GraphModel(
                 ServingSignature(loaded, verdict.signature or []), verdict.input_shape
             )
+            # A first call here, so a graph that fails to run is refused in one sentence.
+            model.outputs_logits = _gives_logits(model)
         except Exception:
             raise UploadRefused(msg("upload.graph_load_failed", file=name)) from None
     return model
 
 
-def graph_outputs_logits(model: GraphModel) -> bool:
+def _gives_logits(model: GraphModel) -> bool:
     """Whether the signature gives logits: its outputs on a few blank and random digits."""
     probe = np.random.default_rng(0).integers(0, 256, (8, 28, 28), dtype="uint8")
     probe[0] = 0

@@ -15,7 +15,7 @@ import numpy as np
 
 from core.checkpoint_weights import assign_checkpoint, checkpoint_arrays
 from core.data import to_model_input
-from core.graph_model import graph_outputs_logits, is_graph_model, load_graph_savedmodel
+from core.graph_model import is_graph_model, load_graph_savedmodel
 from core.i18n import msg
 from core.inspect import (
     ACCEPTED_INPUT_SHAPES,
@@ -373,7 +373,7 @@ def _check_outputs(model: keras.Model, name: str) -> None:
 def _outputs_logits(model: keras.Model) -> bool:
     """Whether the last layer ends without a softmax (so outputs are logits)."""
     if is_graph_model(model):
-        return graph_outputs_logits(model)
+        return model.outputs_logits
     last = model.layers[-1]
     while isinstance(last, keras.Model):
         last = last.layers[-1]

@@ -145,3 +145,28 @@ def _field(number: int, data: bytes) -> bytes:
         length += bytes([size & 0x7F | 0x80])
         size >>= 7
     return bytes([number << 3 | 2]) + length + bytes([size]) + data
+
+
+def test_a_checked_graph_that_fails_to_run_is_one_plain_sentence(tmp_path):
+    # Only allowed ops, but a reshape no digit fits: the first call fails, nothing is raw.
+    import tensorflow as tf
+
+    from core.inspect import UploadRefused
+    from core.loading import load_uploaded_model
+    from tests.hostile_files import zip_folder
+
+    class Misfit(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = tf.Variable(tf.ones([10]))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 784], tf.float32)])
+        def serve(self, x):
+            return tf.nn.softmax(tf.reshape(x, [-1, 13])[:, :10] * self.scale)
+
+    misfit = Misfit()
+    tf.saved_model.save(
+        misfit, str(tmp_path / "misfit"), signatures={"serving_default": misfit.serve}
+    )
+    with pytest.raises(UploadRefused, match="misfit.zip passed the safety checks but TensorFlow"):
+        load_uploaded_model([("misfit.zip", zip_folder(tmp_path / "misfit"))])
