@@ -74,8 +74,8 @@ accuracy_col.metric(
 loss_col.metric(t("evaluate.test_loss"), f"{report.loss:.4f}")
 untrained_col.metric(
     t("evaluate.untrained"),
-    f"{result.untrained.accuracy:.2%}",
-    help=t("evaluate.untrained_help"),
+    f"{result.untrained.accuracy:.2%}" if result.untrained else "—",
+    help=t("evaluate.untrained_help" if result.untrained else "evaluate.graph_untrained"),
 )
 input_col.metric(
     t("evaluate.input"),
@@ -86,7 +86,9 @@ input_col.metric(
 if loaded.outputs_logits:
     st.caption(t("evaluate.logits"))
 
-if st.button(t("evaluate.activate"), key="evaluate_activate", type="primary"):
+if result.untrained is None:
+    st.info(t("evaluate.graph_note"), icon=":material/account_tree:")
+elif st.button(t("evaluate.activate"), key="evaluate_activate", type="primary"):
     set_active_model(
         ActiveModel(loaded.model, name, "uploaded", spec=None, test_accuracy=report.accuracy)
     )

@@ -6,8 +6,10 @@ private temp file, inspects them in the worker process, loads with Keras and run
 pass (batch 1000) that also yields the confusion matrix and per-class table; the plain side
 writes the bytes, runs `keras.models.load_model` and `model.evaluate` with the same batch size.
 
-Two more uploads, made by real tf.keras 2.15 (tests/fixtures/old_keras): a zipped SavedModel
-folder, against plain `tf.saved_model.load` + its serving signature on the same 10k digits; and
+More uploads, made by real tf.keras 2.15 and Keras 3.0 (tests/fixtures/old_keras): zipped
+SavedModel folders (tf.keras's `model.save(dir)`, rebuilt from its Keras metadata, and Keras 3's
+`model.export(dir)`, graph-only, evaluated through its checked serving signature), against plain
+`tf.saved_model.load` + its serving signature on the same 10k digits; and
 a TF checkpoint with its architecture .json, against plain TensorFlow reading the checkpoint
 (`tf.train.load_checkpoint`) into the same architecture built in code, then `model.evaluate`.
 Repetitions alternate so machine noise hits both alike. Run: python -m bench.evaluate_upload
@@ -74,12 +76,13 @@ def main() -> None:
 
     compare("keras", upload, plain)
     compare("savedmodel", *savedmodel_pair(mnist))
+    compare("savedmodel_graph", *savedmodel_pair(mnist, OLD.parent / "keras3.0.5"))
     compare("checkpoint", *checkpoint_pair(mnist))
 
 
-def savedmodel_pair(mnist):
-    """Upload of a tf.keras 2.15 SavedModel zip vs plain tf.saved_model.load + serving."""
-    data = (OLD / "cnn_savedmodel.zip").read_bytes()
+def savedmodel_pair(mnist, made: Path = OLD):
+    """Upload of a SavedModel zip vs plain tf.saved_model.load + serving."""
+    data = (made / "cnn_savedmodel.zip").read_bytes()
 
     def upload() -> float:
         loaded = load_uploaded_model([("cnn_savedmodel.zip", data)])
@@ -87,7 +90,7 @@ def savedmodel_pair(mnist):
 
     def plain() -> float:
         with tempfile.TemporaryDirectory() as folder:
-            zipfile.ZipFile(OLD / "cnn_savedmodel.zip").extractall(folder)
+            zipfile.ZipFile(made / "cnn_savedmodel.zip").extractall(folder)
             serve = tf.saved_model.load(f"{folder}/cnn_savedmodel").signatures["serving_default"]
             x = to_model_input(mnist.x_test, (28, 28, 1))
             batches = [

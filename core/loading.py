@@ -15,6 +15,7 @@ import numpy as np
 
 from core.checkpoint_weights import assign_checkpoint, checkpoint_arrays
 from core.data import to_model_input
+from core.graph_model import is_graph_model, load_graph_savedmodel
 from core.i18n import msg
 from core.inspect import (
     ACCEPTED_INPUT_SHAPES,
@@ -38,7 +39,8 @@ class LoadedModel:
 
     model: keras.Model
     name: str  # display name (the uploaded file names)
-    kind: str  # "keras", "keras2", "h5", "json+weights" or "weights"
+    kind: str  # "keras", "keras2", "h5", "json+weights", "weights", "checkpoint", "savedmodel"
+    # or "savedmodel_graph" (no Keras architecture: core.graph_model)
     input_shape: tuple[int, ...]  # per-example input shape, one of ACCEPTED_INPUT_SHAPES
     outputs_logits: bool  # True when the last layer gives logits rather than probabilities
     source_files: list[str]
@@ -133,7 +135,12 @@ def load_uploaded_model(
         else:
             verdict, path = verdicts[0]
             model = _load_single(verdict, path, names[0], architecture)
-            kinds = {"h5_model": "h5", "h5_weights": "weights", "savedmodel_keras": "savedmodel"}
+            kinds = {
+                "h5_model": "h5",
+                "h5_weights": "weights",
+                "savedmodel_keras": "savedmodel",
+                "savedmodel_graph": "savedmodel_graph",
+            }
             kind = kinds.get(verdict.kind, verdict.kind)
     input_shape = _model_input_shape(model, display)
     _check_outputs(model, display)
@@ -158,6 +165,8 @@ def _load_single(verdict: Verdict, path: Path, name: str, architecture: keras.Mo
         return _load_keras2_zip(verdict, path, name)
     if verdict.kind == "savedmodel_keras":
         return _load_keras_savedmodel(verdict, path, name)
+    if verdict.kind == "savedmodel_graph":
+        return load_graph_savedmodel(verdict, path, name)
     if verdict.kind == "h5_model":
         model = _model_from_config(verdict.config, name)
         with h5py.File(path, "r") as f:
@@ -363,6 +372,8 @@ def _check_outputs(model: keras.Model, name: str) -> None:
 
 def _outputs_logits(model: keras.Model) -> bool:
     """Whether the last layer ends without a softmax (so outputs are logits)."""
+    if is_graph_model(model):
+        return model.outputs_logits
     last = model.layers[-1]
     while isinstance(last, keras.Model):
         last = last.layers[-1]

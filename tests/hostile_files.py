@@ -408,6 +408,64 @@ def zip_folder(folder: Path, top: str = "my_model", extra: dict[str, bytes] | No
     return buffer.getvalue()
 
 
+def _harmless_serving_with_a_payload(tf: Any, spec: Any, target: str) -> list[tuple]:
+    """SavedModels whose own serving function is pure maths, the harm lying one step away."""
+
+    @tf.function
+    def hidden_write(x):  # reached only through the `f` attr of a call op
+        tf.io.write_file(target, "pwned")
+        return x
+
+    class CallsAWriter(tf.Module):
+        @tf.function(input_signature=[spec])
+        def serve(self, x):
+            return tf.nn.softmax(hidden_write(x)[:, :10])
+
+    asset_file = Path(target).parent.parent / "vocabulary.txt"
+    asset_file.write_text("0\n1\n")
+
+    class CarriesAnAsset(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.vocabulary = tf.saved_model.Asset(str(asset_file))
+
+        @tf.function(input_signature=[spec])
+        def serve(self, x):
+            return tf.nn.softmax(x[:, :10])
+
+    class CarriesATable(tf.Module):  # its initializer runs when tf.saved_model.load loads it
+        def __init__(self):
+            super().__init__()
+            init = tf.lookup.KeyValueTensorInitializer(tf.constant([1, 2]), tf.constant([3, 4]))
+            self.table = tf.lookup.StaticHashTable(init, default_value=0)
+
+        @tf.function(input_signature=[spec])
+        def serve(self, x):
+            return tf.nn.softmax(x[:, :10])
+
+    class SplatConstant(tf.Module):  # 256 MB declared in a few bytes of saved_model.pb
+        @tf.function(input_signature=[spec])
+        def serve(self, x):
+            return tf.nn.softmax(x[:, :10] + tf.constant(0.0, shape=[64 << 20])[:10])
+
+    @tf.function(experimental_attributes={"api_implements": "digitlab_swap"})
+    def swappable(x):  # Grappler could replace it by any function claiming the same API
+        return x
+
+    class CallsASwappable(tf.Module):
+        @tf.function(input_signature=[spec])
+        def serve(self, x):
+            return tf.nn.softmax(swappable(x)[:, :10])
+
+    return [
+        ("swappable-function", CallsASwappable(), "api_implements"),
+        ("writes-in-called-function", CallsAWriter(), "'WriteFile'"),
+        ("carries-asset", CarriesAnAsset(), "carries assets"),
+        ("carries-hash-table", CarriesATable(), "run code of its own when loaded"),
+        ("splat-constant", SplatConstant(), "constant of 256 MB"),
+    ]
+
+
 def hostile_savedmodels(folder: Path, marker: Path, huge: bool = True) -> list[Case]:
     """SavedModels whose serving function would touch files or the console, or hold a huge constant.
 
@@ -438,12 +496,24 @@ def hostile_savedmodels(folder: Path, marker: Path, huge: bool = True) -> list[C
 
         return Payload()
 
+    ops = {
+        "writes-file": "'WriteFile'",
+        "reads-file": "'ReadFile'",
+        "lists-directory": "'MatchingFiles'",
+        "saves-checkpoint": "'SaveV2'",
+        "prints": "not plain tensor maths",  # PrintV2 or the StringFormat feeding it
+    }
     cases = []
     for name, action in actions.items():
         module = payload(action)
         path = folder / name
         tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
-        cases.append(Case(name, [(f"{name}.zip", zip_folder(path))], "without Keras metadata"))
+        cases.append(Case(name, [(f"{name}.zip", zip_folder(path))], ops[name]))
+    for name, module, expected in _harmless_serving_with_a_payload(tf, spec, target):
+        tf.saved_model.save(
+            module, str(folder / name), signatures={"serving_default": module.serve}
+        )
+        cases.append(Case(name, [(f"{name}.zip", zip_folder(folder / name))], expected))
 
     escaping = zip_folder(folder / "writes-file", extra={"../escape.txt": b"x"})
     cases.append(Case("escaping-member", [("escape.zip", escaping)], "'../escape.txt'"))

@@ -11,6 +11,7 @@ import pytest
 
 from core.data import load_mnist, to_model_input
 from core.evaluate import evaluate_model, rank_reports, untrained_copy
+from core.export import export_to_bytes
 from core.inspect import ROOT
 from core.persist import model_to_bytes
 from core.predict import as_probabilities
@@ -156,3 +157,16 @@ def test_command_line_takes_a_checkpoint_group_and_a_savedmodel_zip():
         "cnn.json + cnn_cp.ckpt.index + cnn_cp.ckpt.data-00000-of-00001: test accuracy 0."
     )
     assert all("(loss " in line for line in lines) and len(lines) == 2
+
+
+def test_command_line_evaluates_graph_only_savedmodels(trained, mnist, tmp_path):
+    # The app's own SavedModel download and Keras 3.0's model.export: no Keras metadata in either.
+    exported = tmp_path / "mine-savedmodel.zip"
+    exported.write_bytes(export_to_bytes(trained, "savedmodel", "my_model"))
+    made = ROOT / "tests" / "fixtures" / "old_keras" / "keras3.0.5" / "cnn_savedmodel.zip"
+    done = _cli(exported, made)
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = evaluate_model(trained, mnist.x_test, mnist.y_test).accuracy
+    assert lines[0].startswith(f"mine-savedmodel.zip: test accuracy {expected:.4f} (loss ")
+    assert lines[1].startswith("cnn_savedmodel.zip: test accuracy 0.") and len(lines) == 2

@@ -19,6 +19,8 @@ from core.export import (
     export_to_bytes,
     runtime_instructions,
 )
+from core.graph_model import is_graph_model
+from core.loading import load_uploaded_model
 
 N_TRAIN = 2000
 N_CHECK = 1000
@@ -167,3 +169,18 @@ def test_file_names_follow_the_other_downloads():
     assert export_filename("mnist cnn", "checkpoint", None) == "mnist-cnn-checkpoint.zip"
     with pytest.raises(ValueError, match="Unknown format"):
         export_to_bytes(_tutorial_mlp(), "pickle")
+
+
+@pytest.mark.parametrize("model_name", sorted(MODELS))
+def test_the_savedmodel_download_uploads_back_to_the_same_predictions(trained, model_name):
+    # The zip has no Keras metadata: it is evaluated through its checked serving signature.
+    model, x, keras_outputs = trained[model_name]
+    data = export_to_bytes(model, "savedmodel", "my_model")
+    loaded = load_uploaded_model([("mnist-savedmodel.zip", data)])
+    assert loaded.kind == "savedmodel_graph" and is_graph_model(loaded.model)
+    assert loaded.input_shape == model.input_shape[1:]
+    assert loaded.outputs_logits == (model_name == "mlp")
+    assert loaded.model.count_params() == model.count_params()
+    back = np.asarray(loaded.model.predict_on_batch(x))
+    assert (back.argmax(axis=1) == keras_outputs.argmax(axis=1)).all()
+    assert np.abs(back - keras_outputs).max() < TOLERANCE

@@ -13,7 +13,7 @@ import pytest
 
 from core.data import load_mnist
 from core.evaluate import evaluate_model
-from core.inspect import UploadRefused
+from core.graph_model import is_graph_model
 from core.loading import load_uploaded_model
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "old_keras"
@@ -50,17 +50,23 @@ def test_the_manifest_covers_every_version_and_format():
             assert 0.2 < entry["accuracy"] < 1.0 and len(entry["classes"]) == made["check_digits"]
 
 
-def test_graph_only_savedmodels_are_refused_with_a_plain_sentence():
-    # Keras 3's model.export writes no keras_metadata.pb: evaluating it would mean running its
-    # stored graph, which Digit Lab does not do (yet), so it must say so plainly.
-    for key in ("mlp.savedmodel", "cnn.savedmodel"):
-        entry = MANIFEST["keras3.0.5"]["files"][key]
-        with pytest.raises(UploadRefused, match="without Keras metadata") as refused:
-            load_uploaded_model(_upload("keras3.0.5", key, entry))
-        assert Path(entry["files"][0]).name in str(refused.value)
+def test_graph_only_savedmodels_load_through_their_checked_serving_signature():
+    # Keras 3's model.export writes no keras_metadata.pb: the inspector checks its graph op by op
+    # and the model runs through its serving signature, with no Keras layers of its own.
+    for key in sorted(GRAPH_ONLY):
+        entry = MANIFEST["keras3.0.5"]["files"][key.split("-", 1)[1]]
+        loaded = load_uploaded_model(_upload("keras3.0.5", key.split("-", 1)[1], entry))
+        assert loaded.kind == "savedmodel_graph"
+        assert is_graph_model(loaded.model)
+        keras_key = key.split("-", 1)[1].replace("savedmodel", "keras")
+        same = load_uploaded_model(
+            _upload("keras3.0.5", keras_key, MANIFEST["keras3.0.5"]["files"][keras_key])
+        )
+        assert loaded.model.count_params() == same.model.count_params()
+        assert not loaded.outputs_logits  # the fixtures end in softmax
 
 
-@pytest.mark.parametrize(("tag", "key", "entry"), [c for c in CASES if c.id not in GRAPH_ONLY])
+@pytest.mark.parametrize(("tag", "key", "entry"), CASES)
 def test_old_file_evaluates_to_the_accuracy_its_version_measured(tag, key, entry, mnist):
     count = MANIFEST[tag]["check_digits"]
     loaded = load_uploaded_model(_upload(tag, key, entry))

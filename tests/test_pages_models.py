@@ -112,3 +112,16 @@ def test_checkpoint_without_architecture_gets_a_korean_sentence_too():
     at = upload(at, [(name, (made / name).read_bytes()) for name in names])
     assert "가중치만 담은 TF 체크포인트" in at.error[0].value
     assert "mlp_cp.ckpt.index" in at.error[0].value
+
+
+def test_upload_graph_only_savedmodel_zip_says_what_it_cannot_show(small_trained_mlp):
+    made = FIXTURES / "keras3.0.5"
+    at = session_with(small_trained_mlp, "evaluate")
+    at = upload(at, [("mlp_savedmodel.zip", (made / "mlp_savedmodel.zip").read_bytes())])
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m for m in at.metric}
+    assert float(metrics["Test accuracy"].value.rstrip("%")) > 40
+    assert metrics["Input"].proto.delta == "SavedModel (graph)"
+    assert metrics["Same network, untrained"].value == "—"
+    assert "no Keras architecture" in texts(at)
+    assert not [b for b in at.button if b.key == "evaluate_activate"]

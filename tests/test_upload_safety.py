@@ -145,10 +145,12 @@ def test_hostile_savedmodels_really_act_when_tensorflow_runs_them(tmp_path):
     marker = tmp_path / "ran.txt"
     cases = {c.name: c for c in hostile_savedmodels(tmp_path / "models", marker, huge=False)}
     assert not marker.exists()
-    served = tf.saved_model.load(str(tmp_path / "models" / "writes-file"))
-    served.signatures["serving_default"](tf.zeros([1, 784]))
-    assert marker.read_text() == "pwned"
-    assert len(cases) == 6
+    for name in ("writes-in-called-function", "writes-file"):
+        served = tf.saved_model.load(str(tmp_path / "models" / name))
+        served.signatures["serving_default"](tf.zeros([1, 784]))
+        assert marker.read_text() == "pwned"
+        marker.unlink()
+    assert len(cases) == 11
 
 
 def test_hostile_savedmodels_are_refused_and_nothing_runs(tmp_path):

@@ -9,6 +9,7 @@ import keras
 import streamlit as st
 
 from core.evaluate import EvaluationReport, evaluate_model, untrained_copy
+from core.graph_model import is_graph_model
 from core.i18n import Message
 from core.loading import LoadedModel, group_uploads, load_uploaded_model
 from core.persist import UploadRefused
@@ -24,7 +25,8 @@ class EvaluatedUpload:
     name: str
     loaded: LoadedModel | None = None
     report: EvaluationReport | None = None
-    untrained: EvaluationReport | None = None  # the same architecture with fresh weights
+    # the same architecture with fresh weights (None for a graph-only SavedModel)
+    untrained: EvaluationReport | None = None
     refusal: Message | None = None  # rendered in the reader's language by the page
 
 
@@ -50,8 +52,11 @@ def evaluate_uploads(
                 with st.spinner(t("evaluate.checking", name=name)):
                     loaded = load_uploaded_model(group, architecture)
                     report = evaluate_model(loaded.model, data.x_test, data.y_test)
-                    untrained = evaluate_model(
-                        untrained_copy(loaded.model), data.x_test, data.y_test
+                    # A graph-only SavedModel has no architecture to re-initialise.
+                    untrained = (
+                        None
+                        if is_graph_model(loaded.model)
+                        else evaluate_model(untrained_copy(loaded.model), data.x_test, data.y_test)
                     )
                 results.append(EvaluatedUpload(loaded.name, loaded, report, untrained))
             except UploadRefused as refusal:

@@ -2,7 +2,7 @@
 
 The package must never import TensorFlow or Keras: the worker process (`core._inspect_worker`)
 imports it to do the checks, and it has to start fast and stay small. One module per format
-(`hdf5`, `keras_zip`, `savedmodel`, `checkpoint` with `bundle`, `archive`), the config checks in `config`/`shapes`, every allow-list and
+(`hdf5`, `keras_zip`, `savedmodel` with `graph`, `checkpoint` with `bundle`, `archive`), the config checks in `config`/`shapes`, every allow-list and
 limit in `allowlists`.
 """
 
@@ -89,4 +89,5 @@ def inspect_upload(
         variables=verdict.get("variables"),
         folder=verdict.get("folder", ""),
         shards=verdict.get("shards", 1),
+        signature=verdict.get("signature"),
     )

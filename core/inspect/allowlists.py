@@ -56,3 +56,28 @@ IGNORED_CONFIG_KEYS = {"compile_config", "training_config"}
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 KERAS_ZIP_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}
+
+# Graph-only SavedModels (model.export, tf.saved_model.save): the ops a serving signature may
+# reach. Pure tensor math on tensors already in memory: nothing that touches files, the console,
+# queues, datasets, Python, or that could grow a tensor far beyond its inputs (Fill, Tile).
+GRAPH_OPS = {
+    "Placeholder", "Const", "Identity", "IdentityN", "NoOp", "StopGradient",
+    "VarHandleOp", "ReadVariableOp", "PartitionedCall", "StatefulPartitionedCall",
+    "MatMul", "BatchMatMulV2", "BiasAdd", "Conv2D", "DepthwiseConv2dNative", "MaxPool",
+    "AvgPool", "FusedBatchNormV3", "Relu", "Relu6", "Elu", "Selu", "LeakyRelu", "Softplus",
+    "Softsign", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Erf", "Exp", "Log", "Sqrt",
+    "Rsqrt", "Square", "Abs", "Neg", "Add", "AddV2", "Sub", "Mul", "RealDiv", "Div",
+    "Maximum", "Minimum", "SquaredDifference", "Pow", "Mean", "Sum", "Max", "Min",
+    "Reshape", "Squeeze", "ExpandDims", "Transpose", "ConcatV2", "Pack", "Unpack", "Shape",
+    "StridedSlice", "Slice", "Cast", "GreaterEqual", "Greater", "Less", "SelectV2",
+}  # fmt: skip
+# Objects tf.saved_model.load may rebuild: plain containers, functions and variables; no assets,
+# resources (hash tables) or custom savers, whose functions would run at load time.
+GRAPH_USER_OBJECTS = {
+    "_generic_user_object", "trackable_list_wrapper", "trackable_dict_wrapper",
+    "trackable_tuple_wrapper", "signature_map",
+}  # fmt: skip
+GRAPH_OBJECT_KINDS = {"user_object", "function", "variable", "bare_concrete_function"}
+MAX_GRAPH_MB = 20  # largest saved_model.pb
+MAX_CONST_MB = 32  # largest constant a graph may hold (a splat constant may declare any shape)
+SERVING_SIGNATURE = "serving_default"

@@ -21,7 +21,10 @@ BLOCK_TRAILER_SIZE = 5  # compression type byte + masked CRC
 MAX_VARIABLES = 10_000
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 # TensorFlow DataType enum -> NumPy dtype name, for the types a model's variables use.
-DTYPES = {1: "float32", 2: "float64", 3: "int32", 4: "uint8", 9: "int64", 10: "bool", 19: "float16"}
+DTYPES = {
+    1: "float32", 2: "float64", 3: "int32", 4: "uint8", 9: "int64", 10: "bool", 19: "float16",
+    22: "uint32", 23: "uint64",  # Keras 3 seed generators keep their state in uint32
+}  # fmt: skip
 DT_STRING = 7
 
 

@@ -1,21 +1,26 @@
-"""SavedModel folders uploaded as one zip: the Keras-made kind is rebuilt from its metadata.
+"""SavedModel folders uploaded as one zip: Keras-made ones rebuilt from metadata, others checked.
 
 A Keras-made SavedModel (tf.keras 2.x `model.save(dir)`) carries keras_metadata.pb, whose root
 entry holds the model's config as JSON: that config is checked like any other and the weights
 come from variables/ (a tensor bundle read as data). The stored graph (saved_model.pb) never runs.
+Others (model.export, tf.saved_model.save) are checked op by op in core.inspect.graph.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import posixpath
 import re
 import zipfile
 from typing import Any
 
-from core.inspect.bundle import check_entries, proto_fields, read_index
+from core.inspect.allowlists import MAX_GRAPH_MB
+from core.inspect.archive import read_member
+from core.inspect.bundle import BundleEntry, check_entries, proto_fields, read_index
 from core.inspect.checkpoint import variables_table
 from core.inspect.config import check_model_config
+from core.inspect.graph import inspect_graph
 from core.inspect.verdict import refuse
 
 DATA_MEMBER = re.compile(r"variables/variables\.data-(\d{5})-of-(\d{5})")
@@ -53,12 +58,13 @@ def inspect_savedmodel_zip(archive: zipfile.ZipFile, names: list[str], root: str
             raise refuse("savedmodel_unexpected", name=name)
     if "variables/variables.index" not in relative:
         raise refuse("savedmodel_no_variables")
-    if "keras_metadata.pb" not in relative:
-        raise refuse("savedmodel_not_keras")
     prefix = f"{root}/" if root else ""
-    config = _root_config(archive.read(f"{prefix}keras_metadata.pb"))
-    summary = check_model_config(plain_tuples(config))
-    shards, entries = read_index(archive.read(f"{prefix}variables/variables.index"))
+    shards, entries = read_index(read_member(archive, f"{prefix}variables/variables.index"))
+    if "keras_metadata.pb" in relative:
+        config = _root_config(read_member(archive, f"{prefix}keras_metadata.pb"))
+        summary = {"kind": "savedmodel_keras", **check_model_config(plain_tuples(config))}
+    else:
+        summary = _graph_summary(archive, prefix, relative, entries)
     sizes = []
     for shard in range(shards):
         member = f"{prefix}variables/variables.data-{shard:05d}-of-{shards:05d}"
@@ -68,12 +74,23 @@ def inspect_savedmodel_zip(archive: zipfile.ZipFile, names: list[str], root: str
     check_entries(entries, sizes)
     return {
         "ok": True,
-        "kind": "savedmodel_keras",
         "variables": variables_table(entries),
         "folder": prefix,
         "shards": shards,
         **summary,
     }
+
+
+def _graph_summary(
+    archive: zipfile.ZipFile, prefix: str, relative: list[str], entries: dict[str, BundleEntry]
+) -> dict:
+    """A SavedModel without Keras metadata: its graph checked op by op (core.inspect.graph)."""
+    if any(name.startswith("assets/") for name in relative):
+        raise refuse("graph_assets")
+    if archive.getinfo(f"{prefix}saved_model.pb").file_size > MAX_GRAPH_MB * 1024 * 1024:
+        raise refuse("graph_too_big", limit=MAX_GRAPH_MB)
+    params = sum(math.prod(e.shape) for e in entries.values() if e.dtype != "string")
+    return inspect_graph(read_member(archive, f"{prefix}saved_model.pb"), params)
 
 
 def _root_config(metadata: bytes) -> dict:

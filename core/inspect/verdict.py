@@ -27,7 +27,8 @@ class Verdict:
 
     # "keras" (Keras 3 archive), "keras2" (Keras 2.12-2.15 archive), "h5_model",
     # "h5_weights" (Keras 2 layout), "weights" (Keras 3 layout), "json", "checkpoint",
-    # "savedmodel_keras" (a zipped tf.keras SavedModel folder)
+    # "savedmodel_keras" (a zipped tf.keras SavedModel folder), "savedmodel_graph" (one without
+    # Keras metadata, evaluated through its checked serving signature)
     kind: str
     config: (
         dict | None
@@ -39,3 +40,5 @@ class Verdict:
     )
     folder: str = ""  # the SavedModel folder inside the zip
     shards: int = 1  # how many variables.data-* files the SavedModel has
+    # graph-only SavedModels: [signature name, its input's name, its output's name]
+    signature: list[str] | None = None
