@@ -50,9 +50,12 @@ def load_preset(key: str) -> None:
     st.session_state["build_loss"] = spec.compile.loss
 
 
-# A plain copy of the compile widgets' values. Streamlit can still drop a widget's value on a page
-# switch although ui.state writes it back (seen in Chromium: Build, Train, a training, Build again);
-# the number input then came back at its minimum, a learning rate of 0 that disabled "Build model".
+# A plain copy of the compile widgets' values, which Streamlit drops while a learner watches a
+# training: ui.state writes them back on every full run, but the next run files a written-back value
+# under the widget's old element id, and a fragment run (the Train page's live view, every second)
+# deletes that id as a stale widget. Build then drew the learning rate at its minimum, 0, and
+# disabled "Build model" (Chromium, Build -> Train -> a training -> Build; AppTest runs no
+# run_every fragments, so it never saw it).
 KEPT_COMPILE = "build_compile_kept"
 COMPILE_WIDGETS = ("build_optimizer", "build_learning_rate", "build_momentum", "build_loss")
 
