@@ -64,6 +64,8 @@ def train(page, url: str, digits: str, epochs: int) -> None:
     go_to(page, "Train")
     start_training(page, digits, epochs)
     expect(page.get_by_text("Training finished")).to_be_visible(timeout=600_000)
+    # The page reruns once the job ends: a sidebar click during that rerun was once lost.
+    wait_for_app(page)
 
 
 def main() -> None:
