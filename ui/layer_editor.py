@@ -50,10 +50,30 @@ def load_preset(key: str) -> None:
     st.session_state["build_loss"] = spec.compile.loss
 
 
+# A plain copy of the compile widgets' values, which Streamlit drops while a learner watches a
+# training: ui.state writes them back on every full run, but the next run files a written-back value
+# under the widget's old element id, and a fragment run (the Train page's live view, every second)
+# deletes that id as a stale widget. Build then drew the learning rate at its minimum, 0, and
+# disabled "Build model" (Chromium, Build -> Train -> a training -> Build; AppTest runs no
+# run_every fragments, so it never saw it).
+KEPT_COMPILE = "build_compile_kept"
+COMPILE_WIDGETS = ("build_optimizer", "build_learning_rate", "build_momentum", "build_loss")
+
+
 def ensure_editor_state() -> None:
-    """Start the editor from the current preset the first time the page opens."""
+    """Start the editor from the current preset the first time; restore dropped compile values."""
     if Keys.BUILD_LAYERS not in st.session_state:
         load_preset(st.session_state[Keys.BUILD_PRESET])
+    kept = (
+        st.session_state.get(KEPT_COMPILE)
+        or PRESETS[st.session_state[Keys.BUILD_PRESET]].spec.compile
+    )
+    for key, value in zip(COMPILE_WIDGETS, _compile_values(kept), strict=True):
+        st.session_state.setdefault(key, value)
+
+
+def _compile_values(settings: CompileSpec) -> tuple:
+    return settings.optimizer, settings.learning_rate, settings.momentum, settings.loss
 
 
 def _move(index: int, offset: int) -> None:
@@ -206,4 +226,6 @@ def compile_ui() -> CompileSpec:
     loss = loss_col.selectbox(
         t("build.loss"), LOSSES, format_func=option_labels("build.loss.{}"), key="build_loss"
     )
-    return CompileSpec(optimizer, float(learning_rate), float(momentum), loss)
+    settings = CompileSpec(optimizer, float(learning_rate), float(momentum), loss)
+    st.session_state[KEPT_COMPILE] = settings
+    return settings
