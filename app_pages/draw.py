@@ -8,7 +8,7 @@ from core.drawing import CANVAS_SIZE, STROKE_WIDTH, canvas_to_mnist, digits_to_n
 from core.predict import predict_single
 from ui.charts import probability_bars
 from ui.i18n import t
-from ui.look_inside import open_look_inside
+from ui.look_inside_digit import open_look_inside
 from ui.state import Keys, init_session_state, require_active_model
 from ui.widgets import sharp_digit
 

@@ -11,8 +11,6 @@ from ui.charts import probability_bars
 from ui.i18n import t, tm
 from ui.look_inside import (
     add_tsne,
-    choose_digit,
-    chosen_digit,
     map_for,
     picked_digit,
     probe_for,
@@ -26,6 +24,7 @@ from ui.look_inside_charts import (
     unit_bars,
     weight_grid,
 )
+from ui.look_inside_digit import choose_digit, chosen_digit
 from ui.predictions import test_probabilities
 from ui.resources import mnist
 from ui.state import init_session_state, require_active_model

@@ -19,7 +19,7 @@ from core.mistakes import (
 from ui.charts import probability_bars
 from ui.i18n import option_labels, t
 from ui.lesson_progress import record_event
-from ui.look_inside import open_look_inside
+from ui.look_inside_digit import open_look_inside
 from ui.predictions import test_probabilities
 from ui.resources import mnist
 from ui.state import init_session_state, require_active_model

@@ -36,7 +36,7 @@ def test_page_shows_every_part_for_an_mlp(small_trained_mlp, mnist):
     # Dense layers as bars, Dropout and the 784-input weights in words and pictures.
     assert "Grad-CAM needs a convolution layer" in text
     assert "What the hidden units of dense_1 look for" in text
-    assert "Snapshots per epoch exist for a model trained on the Train page" in text
+    assert "Per-epoch snapshots belong to a training run" in text
     assert "2,000 test digits placed by what dense_1 makes of them" in text
     assert len(at.get("plotly_chart")) >= 7  # probabilities, 2 attributions, 2 bars, weights, map
 

@@ -68,9 +68,9 @@ def dispatched(monkeypatch) -> list[str]:
     order: list[str] = []
     start = TrainingJob._start
 
-    def spy(job: TrainingJob) -> None:
+    def spy(job: TrainingJob, submit) -> None:
         order.append(job.owner)
-        start(job)
+        start(job, submit)
 
     monkeypatch.setattr(TrainingJob, "_start", spy)
     return order

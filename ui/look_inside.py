@@ -11,7 +11,7 @@ from core.inside.probe import Probe
 from core.inside.projection import DigitMap, build_map, tsne_2d
 from core.snapshots import Snapshot, read_snapshots
 from ui.resources import mnist
-from ui.state import ActiveModel, Keys
+from ui.state import ActiveModel
 
 PROBES = "look_inside_probes"  # {model uid: Probe}
 MAPS = "look_inside_maps"  # {model uid: (DigitMap, features)}
@@ -55,21 +55,6 @@ def picked_digit(event, digit_map: DigitMap) -> int | None:
         return None
     rows = np.flatnonzero(digit_map.true == points[0]["curve_number"])
     return int(digit_map.indices[rows[points[0]["point_index"]]])
-
-
-def chosen_digit() -> int | np.ndarray:
-    """The digit to look at: a test index, or a drawing sent from the Draw page."""
-    return st.session_state.setdefault(Keys.LOOK_INSIDE_DIGIT, 0)
-
-
-def choose_digit(digit: int | np.ndarray) -> None:
-    st.session_state[Keys.LOOK_INSIDE_DIGIT] = digit
-
-
-def open_look_inside(digit: int | np.ndarray) -> None:
-    """Select a digit and go to the Look inside page (for buttons on other pages)."""
-    choose_digit(digit)
-    st.switch_page("app_pages/look_inside.py")
 
 
 def run_snapshots(active: ActiveModel) -> list[Snapshot] | None:
