@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
 
 import numpy as np
 
+from bench.draw_latency import percentiles_ms
 from core.build import build_model
 from core.data import Mnist, load_mnist, to_model_input
 from core.inside.attribution import occlusion_map
@@ -26,21 +26,7 @@ from core.presets import PRESETS
 from core.snapshots import EpochSnapshots
 
 DIGITS = 200
-WARMUP = 5
 FIT_DIGITS = 10_000  # one epoch of plain fit on these, scaled to 60,000, for the snapshot ratio
-
-
-def percentiles_ms(fn: Callable[[int], object], n: int) -> tuple[float, float]:
-    """p50 and p95 in ms of fn(i) over i in range(n), after a few warm-up calls."""
-    for i in range(WARMUP):
-        fn(i)
-    times = []
-    for i in range(n):
-        start = time.perf_counter()
-        fn(i)
-        times.append(time.perf_counter() - start)
-    p50, p95 = np.percentile(times, [50, 95]) * 1000
-    return float(p50), float(p95)
 
 
 def measure(key: str, mnist: Mnist) -> float:

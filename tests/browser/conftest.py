@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,9 +33,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(port: int, runs_dir: Path) -> subprocess.Popen:
-    """`streamlit run streamlit_app.py` on a port, with its own runs directory."""
-    env = os.environ | {"DIGITLAB_RUNS_DIR": str(runs_dir)}
+def start_app(
+    port: int, runs_dir: Path, settings: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """`streamlit run streamlit_app.py` on a port, with its own runs directory (and settings)."""
+    env = os.environ | {"DIGITLAB_RUNS_DIR": str(runs_dir)} | (settings or {})
     log = open(runs_dir.parent / f"streamlit-{port}.log", "w")  # noqa: SIM115
     return subprocess.Popen(
         [
@@ -58,10 +61,11 @@ def wait_healthy(url: str, timeout: float = 90) -> None:
     raise RuntimeError(f"the app at {url} did not become healthy in {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory) -> Iterator[str]:
+@contextmanager
+def served_app(runs_dir: Path, settings: dict[str, str] | None = None) -> Iterator[str]:
+    """The app on a free port until the block ends; yields its URL."""
     port = free_port()
-    process = start_app(port, tmp_path_factory.mktemp("app") / "runs")
+    process = start_app(port, runs_dir, settings)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url)
@@ -69,6 +73,12 @@ def app_url(tmp_path_factory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory) -> Iterator[str]:
+    with served_app(tmp_path_factory.mktemp("app") / "runs") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

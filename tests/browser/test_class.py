@@ -14,13 +14,11 @@ from core.presets import PRESETS
 from tests.browser.conftest import (
     assert_no_exception,
     build_preset,
-    free_port,
     go_to,
     screenshot,
-    start_app,
+    served_app,
     start_training,
     wait_for_app,
-    wait_healthy,
 )
 from ui.teacher import ENV_VAR
 
@@ -35,18 +33,9 @@ MLP_NAME = PRESETS["mlp_sgd"].spec.name  # the network's name, on the board and 
 @pytest.fixture(scope="module")
 def class_url(tmp_path_factory) -> Iterator[str]:
     """A server of its own, started with a teacher key and an empty runs directory."""
-    port = free_port()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(ENV_VAR, KEY)
-        patch.setenv("DIGITLAB_MAX_TRAININGS", "2")  # the third learner queues
-        process = start_app(port, tmp_path_factory.mktemp("class") / "runs")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url)
+    settings = {ENV_VAR: KEY, "DIGITLAB_MAX_TRAININGS": "2"}  # the third learner queues
+    with served_app(tmp_path_factory.mktemp("class") / "runs", settings) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def new_page(browser: Browser) -> Page:
