@@ -219,6 +219,7 @@ event = st.plotly_chart(
         t("look_inside.map_hover"),
         t("look_inside.mistake_legend"),
         None if is_drawing else int(digit),
+        data.x_test[the_map.indices],
     ),
     key="look_inside_map",
     on_select="rerun",
@@ -275,6 +276,7 @@ else:
                 snapshot.predicted,
                 t("look_inside.map_hover"),
                 t("look_inside.mistake_legend"),
+                pictures=data.x_test[snapshot.indices],
             ),
             key="look_inside_epoch_map",
         )

@@ -153,6 +153,21 @@ def weight_grid(pictures: np.ndarray, titles: list[str]) -> go.Figure:
     return figure
 
 
+HALF_BLOCKS = {(True, True): "█", (True, False): "▀", (False, True): "▄", (False, False): "\u00a0"}
+
+
+def digit_as_text(image: np.ndarray) -> str:
+    """A 28x28 digit as 7 lines of 14 half-block characters (Plotly tooltips cannot show images)."""
+    ink = image.astype(np.float32).reshape(14, 2, 14, 2).mean(axis=(1, 3)) > 0.35 * 255
+    lines = (
+        "".join(
+            HALF_BLOCKS[bool(top), bool(bottom)] for top, bottom in zip(upper, lower, strict=True)
+        )
+        for upper, lower in zip(ink[0::2], ink[1::2], strict=True)
+    )
+    return "<br>".join(lines)
+
+
 def digit_map(
     positions: np.ndarray,
     indices: np.ndarray,
@@ -161,8 +176,12 @@ def digit_map(
     hover: str,
     mistake_name: str,
     selected: int | None = None,
+    pictures: np.ndarray | None = None,
 ) -> go.Figure:
-    """Test digits in 2-D coloured by true class; mistakes as crosses; the selected one ringed."""
+    """Test digits in 2-D coloured by true class; mistakes as crosses; the selected one ringed.
+
+    With `pictures` (the digits' 28x28 images), hovering a point also draws its digit.
+    """
     figure = go.Figure()
     for digit in range(10):
         rows = np.flatnonzero(true == digit)
@@ -177,8 +196,15 @@ def digit_map(
                     "color": DIGIT_COLORS[digit],
                     "symbol": np.where(predicted[rows] != digit, "x", "circle"),
                 },
-                customdata=np.stack([indices[rows], true[rows], predicted[rows]], axis=1),
-                hovertemplate=hover + "<extra></extra>",
+                customdata=[
+                    [int(indices[r]), int(true[r]), int(predicted[r])]
+                    + ([digit_as_text(pictures[r])] if pictures is not None else [])
+                    for r in rows
+                ],
+                hovertemplate=hover
+                + ("<br>%{customdata[3]}" if pictures is not None else "")
+                + "<extra></extra>",
+                hoverlabel={"font": {"family": "monospace"}},
             )
         )
     figure.add_trace(

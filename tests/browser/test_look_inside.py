@@ -57,6 +57,16 @@ def test_look_inside_from_a_mistake_and_a_drawing(page, app_url):
     # A click on the map picks that digit.
     the_map = page.get_by_test_id("stPlotlyChart").filter(has_text="mistake").first
     the_map.scroll_into_view_if_needed()
+    # Hovering a point shows its digit, drawn in the tooltip.
+    area = the_map.locator(".nsewdrag").first.bounding_box()
+    tooltip = the_map.locator(".hoverlayer .hovertext")
+    for x, y in ((0.5, 0.5), (0.4, 0.45), (0.6, 0.55), (0.45, 0.6), (0.3, 0.3), (0.7, 0.7)):
+        page.mouse.move(area["x"] + x * area["width"], area["y"] + y * area["height"])
+        page.wait_for_timeout(300)
+        if tooltip.count():
+            break
+    expect(tooltip.first).to_contain_text(re.compile("[█▀▄]"))
+    screenshot(page, "look-inside-map-hover")
     for x, y in ((0.5, 0.5), (0.4, 0.45), (0.6, 0.55), (0.45, 0.6)):
         click_chart(page, the_map, x, y)
         wait_for_app(page)
