@@ -267,18 +267,7 @@ def _load_keras2_zip(verdict: Verdict, path: Path, name: str) -> keras.Model:
     for layer in (layer for layer in model.layers if layer.weights):
         queue = saved.get(snake_case(type(layer).__name__)) or [[]]
         arrays = queue.pop(0)
-        expected = [tuple(v.shape) for v in layer.weights]
-        if expected != [a.shape for a in arrays]:
-            raise UploadRefused(
-                msg(
-                    "upload.weights_layer_shapes",
-                    file=name,
-                    layer=layer.name,
-                    expected=", ".join(map(fmt_shape, expected)),
-                    saved=snake_case(type(layer).__name__),
-                    found=", ".join(fmt_shape(a.shape) for a in arrays) or "-",
-                )
-            )
+        _check_layer_shapes(name, layer, layer.weights, arrays, snake_case(type(layer).__name__))
         plan.extend(zip(layer.weights, arrays, strict=True))
     for variable, array in plan:
         variable.assign(array)
@@ -324,19 +313,7 @@ def _load_legacy_weights(model: keras.Model, group: h5py.Group, name: str) -> No
     for layer, (saved_name, arrays) in zip(layers, saved, strict=True):
         # Legacy files store trainable weights first, then the others (e.g. BatchNorm moments).
         variables = layer.trainable_weights + layer.non_trainable_weights
-        expected = [tuple(v.shape) for v in variables]
-        found = [a.shape for a in arrays]
-        if expected != found:
-            raise UploadRefused(
-                msg(
-                    "upload.weights_layer_shapes",
-                    file=name,
-                    layer=layer.name,
-                    expected=", ".join(map(fmt_shape, expected)),
-                    saved=saved_name,
-                    found=", ".join(map(fmt_shape, found)),
-                )
-            )
+        _check_layer_shapes(name, layer, variables, arrays, saved_name)
     for layer, (_, arrays) in zip(layers, saved, strict=True):
         for variable, array in zip(
             layer.trainable_weights + layer.non_trainable_weights, arrays, strict=True
@@ -381,3 +358,20 @@ def _outputs_logits(model: keras.Model) -> bool:
         return False
     activation = getattr(last, "activation", None)
     return getattr(activation, "__name__", "") != "softmax"
+
+
+def _check_layer_shapes(name: str, layer, variables, arrays, saved: str) -> None:
+    """Refuse, naming the layer and both shapes, when saved arrays do not fit a layer's variables."""
+    expected = [tuple(v.shape) for v in variables]
+    found = [tuple(a.shape) for a in arrays]
+    if expected != found:
+        raise UploadRefused(
+            msg(
+                "upload.weights_layer_shapes",
+                file=name,
+                layer=layer.name,
+                expected=", ".join(map(fmt_shape, expected)),
+                saved=saved,
+                found=", ".join(map(fmt_shape, found)) or "-",
+            )
+        )
