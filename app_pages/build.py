@@ -32,7 +32,7 @@ preset = st.selectbox(
 )
 st.caption(tm(PRESETS[preset].description))
 
-st.text_input(t("build.name"), key=Keys.BUILD_NAME)
+st.text_input(t("build.name"), key=Keys.BUILD_NAME, persist_state="session")
 layers_tab, code_tab = st.tabs([t("build.tab_layers"), t("build.tab_code")])
 with layers_tab:
     layers, shape_lines = layer_rows_ui()

@@ -23,6 +23,7 @@ split = st.radio(
     format_func=option_labels("data.split.{}"),
     horizontal=True,
     key="data_split",
+    persist_state="session",
 )
 images, labels = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
 
@@ -43,6 +44,7 @@ digit = left.selectbox(
     t("data.show"),
     [ALL_DIGITS, *range(10)],
     key="data_digit",
+    persist_state="session",
     format_func=option_labels("data.digit.{}"),
 )
 seed = right.number_input(t("data.seed"), min_value=0, value=0, step=1, key="data_seed")

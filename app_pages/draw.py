@@ -65,7 +65,9 @@ st.divider()
 st.subheader(t("draw.my_digits"))
 my_digits: list = st.session_state[Keys.MY_DIGITS]
 label_col, keep_col = st.columns([2, 3], vertical_alignment="bottom")
-label = label_col.selectbox(t("draw.label"), list(range(10)), key="draw_label")
+label = label_col.selectbox(
+    t("draw.label"), list(range(10)), key="draw_label", persist_state="session"
+)
 if keep_col.button(t("draw.keep"), key="draw_keep", disabled=image is None):
     my_digits.append((image, int(label)))
     st.toast(t("draw.kept", label=label, count=len(my_digits)))

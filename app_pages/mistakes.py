@@ -82,19 +82,25 @@ with mistakes_tab:
     true_col, predicted_col, order_col, page_col = st.columns(4)
     digit_labels = option_labels("mistakes.digit.{}")
     true_class = true_col.selectbox(
-        t("mistakes.true_digit"), [ANY, *range(10)], format_func=digit_labels, key="mistakes_true"
+        t("mistakes.true_digit"),
+        [ANY, *range(10)],
+        format_func=digit_labels,
+        key="mistakes_true",
+        persist_state="session",
     )
     predicted_class = predicted_col.selectbox(
         t("mistakes.predicted_digit"),
         [ANY, *range(10)],
         format_func=digit_labels,
         key="mistakes_predicted",
+        persist_state="session",
     )
     order = order_col.radio(
         t("mistakes.sort"),
         ["confidence", "index"],
         format_func=option_labels("mistakes.sort.{}"),
         key="mistakes_order",
+        persist_state="session",
     )
     shown = filter_mistakes(
         sort_mistakes(mistakes, order),

@@ -66,6 +66,7 @@ metric = st.radio(
     ["val_accuracy", "accuracy", "val_loss", "loss"],
     horizontal=True,
     key="runs_metric",
+    persist_state="session",
 )
 if chosen:
     st.plotly_chart(

@@ -50,13 +50,6 @@ def load_preset(key: str) -> None:
     st.session_state["build_loss"] = spec.compile.loss
 
 
-# A plain copy of the compile widgets' values, which Streamlit drops while a learner watches a
-# training: ui.state writes them back on every full run, but the next run files a written-back value
-# under the widget's old element id, and a fragment run (the Train page's live view, every second)
-# deletes that id as a stale widget. Build then drew the learning rate at its minimum, 0, and
-# disabled "Build model" (Chromium, Build -> Train -> a training -> Build; AppTest runs no
-# run_every fragments, so it never saw it).
-KEPT_COMPILE = "build_compile_kept"
 COMPILE_WIDGETS = ("build_optimizer", "build_learning_rate", "build_momentum", "build_loss")
 
 
@@ -64,11 +57,8 @@ def ensure_editor_state() -> None:
     """Start the editor from the current preset the first time; restore dropped compile values."""
     if Keys.BUILD_LAYERS not in st.session_state:
         load_preset(st.session_state[Keys.BUILD_PRESET])
-    kept = (
-        st.session_state.get(KEPT_COMPILE)
-        or PRESETS[st.session_state[Keys.BUILD_PRESET]].spec.compile
-    )
-    for key, value in zip(COMPILE_WIDGETS, _compile_values(kept), strict=True):
+    compile_spec = PRESETS[st.session_state[Keys.BUILD_PRESET]].spec.compile
+    for key, value in zip(COMPILE_WIDGETS, _compile_values(compile_spec), strict=True):
         st.session_state.setdefault(key, value)
 
 
@@ -205,6 +195,7 @@ def compile_ui() -> CompileSpec:
         OPTIMIZERS,
         format_func=option_labels("build.optimizer.{}"),
         key="build_optimizer",
+        persist_state="session",
     )
     learning_rate = rate_col.number_input(
         t("build.learning_rate"),
@@ -213,6 +204,7 @@ def compile_ui() -> CompileSpec:
         step=0.0005,
         format="%.4f",
         key="build_learning_rate",
+        persist_state="session",
     )
     momentum = momentum_col.number_input(
         t("build.momentum"),
@@ -220,12 +212,16 @@ def compile_ui() -> CompileSpec:
         max_value=0.999,
         step=0.1,
         key="build_momentum",
+        persist_state="session",
         disabled=optimizer != "sgd",
         help=t("build.momentum_help"),
     )
     loss = loss_col.selectbox(
-        t("build.loss"), LOSSES, format_func=option_labels("build.loss.{}"), key="build_loss"
+        t("build.loss"),
+        LOSSES,
+        format_func=option_labels("build.loss.{}"),
+        key="build_loss",
+        persist_state="session",
     )
     settings = CompileSpec(optimizer, float(learning_rate), float(momentum), loss)
-    st.session_state[KEPT_COMPILE] = settings
     return settings

@@ -31,19 +31,6 @@ class Keys:
     LOOK_INSIDE_DIGIT = "look_inside_digit"  # test index (int) or a drawing (28x28 floats)
 
 
-# Widgets whose values a learner expects to find again after visiting another page. Streamlit drops
-# the state of every widget the page it runs does not draw, unless the value is written back first.
-KEPT_WIDGETS = (
-    *("build_optimizer", "build_learning_rate", "build_momentum", "build_loss", Keys.BUILD_NAME),
-    *("train_epochs", "train_batch_size", "train_subset", "train_validation"),
-    *("train_validation_split", "train_seed", "train_shuffle", "train_early_stopping"),
-    *("train_patience", "train_early_monitor", "train_restore_best", "train_checkpoint"),
-    *("train_checkpoint_monitor", "train_lr_schedule", "train_step_every", "train_lr_factor"),
-    *("data_split", "data_digit", "mistakes_true", "mistakes_predicted", "mistakes_order"),
-    *("draw_label", "runs_metric"),
-)
-
-
 @dataclass
 class ActiveModel:
     """The model every page works on, and where it came from."""
@@ -69,9 +56,6 @@ def init_session_state() -> None:
     }
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
-    for key in KEPT_WIDGETS:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
 
 
 def active_model() -> ActiveModel | None:

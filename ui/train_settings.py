@@ -67,16 +67,26 @@ def settings_ui(disabled: bool) -> TrainConfig:
     """Epochs, batch size, data, validation, seed and the tutorial callbacks."""
     epochs_col, batch_col, subset_col = st.columns(3)
     epochs = epochs_col.number_input(
-        t("train_settings.epochs"), 1, 200, key="train_epochs", disabled=disabled
+        t("train_settings.epochs"),
+        1,
+        200,
+        key="train_epochs",
+        persist_state="session",
+        disabled=disabled,
     )
     batch_size = batch_col.selectbox(
-        t("train_settings.batch_size"), BATCH_SIZES, key="train_batch_size", disabled=disabled
+        t("train_settings.batch_size"),
+        BATCH_SIZES,
+        key="train_batch_size",
+        persist_state="session",
+        disabled=disabled,
     )
     subset = subset_col.selectbox(
         t("train_settings.subset"),
         SUBSETS,
         format_func=option_labels("train_settings.subset.{}"),
         key="train_subset",
+        persist_state="session",
         disabled=disabled,
         help=t("train_settings.subset_help"),
     )
@@ -86,6 +96,7 @@ def settings_ui(disabled: bool) -> TrainConfig:
         VALIDATIONS,
         format_func=option_labels("train_settings.validation.{}"),
         key="train_validation",
+        persist_state="session",
         disabled=disabled,
     )
     split = split_col.slider(
@@ -94,48 +105,59 @@ def settings_ui(disabled: bool) -> TrainConfig:
         0.5,
         step=0.05,
         key="train_validation_split",
+        persist_state="session",
         disabled=disabled or validation != "split",
         help=t("train_settings.split_help"),
     )
     seed_text = seed_col.text_input(
-        t("train_settings.seed"), key="train_seed", disabled=disabled,
+        t("train_settings.seed"), key="train_seed", persist_state="session", disabled=disabled,
         help=t("train_settings.seed_help"),
     )  # fmt: skip
-    shuffle = st.checkbox(t("train_settings.shuffle"), key="train_shuffle", disabled=disabled)
+    shuffle = st.checkbox(
+        t("train_settings.shuffle"), key="train_shuffle", persist_state="session", disabled=disabled
+    )
 
     with st.expander(t("train_settings.callbacks")):
         stop_col, patience_col, monitor_col, restore_col = st.columns(4)
         early = stop_col.checkbox(
-            t("train_settings.early_stopping"), key="train_early_stopping", disabled=disabled
+            t("train_settings.early_stopping"),
+            key="train_early_stopping",
+            persist_state="session",
+            disabled=disabled,
         )
         patience = patience_col.number_input(
             t("train_settings.patience"),
             1,
             20,
             key="train_patience",
+            persist_state="session",
             disabled=disabled or not early,
         )
         monitor = monitor_col.selectbox(
             t("train_settings.watch"),
             MONITORS,
             key="train_early_monitor",
+            persist_state="session",
             disabled=disabled or not early,
         )
         restore = restore_col.checkbox(
             t("train_settings.restore_best"),
             key="train_restore_best",
+            persist_state="session",
             disabled=disabled or not early,
         )
         keep_col, keep_monitor_col = st.columns(2)
         checkpoint = keep_col.checkbox(
             t("train_settings.checkpoint"),
             key="train_checkpoint",
+            persist_state="session",
             disabled=disabled,
         )
         checkpoint_monitor = keep_monitor_col.selectbox(
             t("train_settings.best_by"),
             MONITORS,
             key="train_checkpoint_monitor",
+            persist_state="session",
             disabled=disabled or not checkpoint,
         )
         schedule_col, every_col, factor_col = st.columns(3)
@@ -144,15 +166,16 @@ def settings_ui(disabled: bool) -> TrainConfig:
             SCHEDULES,
             format_func=option_labels("train_settings.schedule.{}"),
             key="train_lr_schedule",
+            persist_state="session",
             disabled=disabled,
         )
         every = every_col.number_input(
-            t("train_settings.every"), 1, 50, key="train_step_every",
+            t("train_settings.every"), 1, 50, key="train_step_every", persist_state="session",
             disabled=disabled or schedule not in ("step", "reduce_on_plateau"),
             help=t("train_settings.every_help"),
         )  # fmt: skip
         factor = factor_col.number_input(
-            t("train_settings.factor"), 0.01, 0.99, step=0.05, key="train_lr_factor",
+            t("train_settings.factor"), 0.01, 0.99, step=0.05, key="train_lr_factor", persist_state="session",
             disabled=disabled or schedule not in ("step", "reduce_on_plateau"),
         )  # fmt: skip
 

@@ -28,6 +28,14 @@ def progress_batches(page: Page) -> int:
 
 def test_train_switch_pages_stop_and_refresh(page, app_url):
     build_preset(page, app_url, "Tutorial MLP 784-64-10 (SGD)")
+    learning_rate = page.get_by_label("Learning rate", exact=True)
+    learning_rate.fill("0.0500")
+    learning_rate.press("Enter")
+    wait_for_app(page)
+    name = page.get_by_label("Network name", exact=True)
+    name.fill("my first net")
+    name.press("Enter")
+    wait_for_app(page)
     go_to(page, "Train")
     start_training(page, "10,000", epochs=30)
     expect(page.locator(".train-progress")).to_contain_text("batch", timeout=60_000)
@@ -44,6 +52,14 @@ def test_train_switch_pages_stop_and_refresh(page, app_url):
     expect(page.get_by_text("Training stopped")).to_be_visible(timeout=60_000)
     expect(page.get_by_test_id("stSidebar")).to_contain_text("trained")
     screenshot(page, "train-stopped")
+    # The live view's fragment runs once made Streamlit drop kept widget values (a learning rate
+    # of 0 and a disabled Build button); the settings must still be the learner's.
+    go_to(page, "Build")
+    expect(page.get_by_label("Learning rate", exact=True)).to_have_value("0.0500")
+    expect(page.get_by_label("Network name", exact=True)).to_have_value("my first net")
+    expect(page.get_by_role("button", name="Build model")).to_be_enabled()
+    go_to(page, "Train")
+    expect(page.get_by_label("Epochs", exact=True)).to_have_value("30")
     # A refresh keeps ?session=... in the address, so the run is listed again.
     assert "session=" in page.url
     page.reload()
