@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from core.i18n import MessageError
+from core.priority import lower_training_priority
 
 if TYPE_CHECKING:  # the job module imports TensorFlow; only a submitted job needs it
     from core.training import TrainingJob
@@ -91,7 +92,9 @@ class TrainingScheduler:
 
     def _work(self) -> None:
         while True:
-            self._tasks.get()()  # at most max_concurrent jobs run: a worker is always free
+            task = self._tasks.get()  # at most max_concurrent jobs run: a worker is always free
+            lower_training_priority()  # TensorFlow may have started threads since the last job
+            task()
 
     def _release(self, job: TrainingJob) -> None:
         # Called from the job's thread when it ends, whatever happened.

@@ -162,3 +162,30 @@ def test_one_learner_cannot_jump_the_queue_with_a_second_training(store, mnist):
     gate.set()
     assert running.wait(TIMEOUT) and waiting.wait(TIMEOUT)
     assert tracker.started == ["alice", "bob"]
+
+
+def test_training_threads_yield_the_cpu_to_page_views(store, mnist):
+    """The worker and TensorFlow's pools train at a lower priority; the page's thread does not."""
+    import os
+
+    from core.priority import TRAINING_NICENESS, tensorflow_thread_ids
+
+    def niceness(thread_id: int) -> int:
+        return os.getpriority(os.PRIO_PROCESS, thread_id)
+
+    page_thread = threading.get_native_id()
+    before = niceness(page_thread)
+    seen: dict[str, list[int]] = {}
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen["worker"] = [niceness(threading.get_native_id())]
+            seen["tensorflow"] = [niceness(t) for t in tensorflow_thread_ids()]
+
+    job = job_for(store, mnist, "owner-a", Record())
+    TrainingScheduler(max_concurrent=1).submit(job)
+    assert job.wait(TIMEOUT)
+    assert job.status == "finished"
+    assert seen["tensorflow"], "no TensorFlow threads found"
+    assert min(seen["worker"] + seen["tensorflow"]) >= max(before, TRAINING_NICENESS)
+    assert niceness(page_thread) == before
