@@ -1,10 +1,10 @@
 """Data page: the MNIST set as it is, counts per class and sample digits."""
 
 import numpy as np
-import plotly.express as px
 import streamlit as st
 
 from core.data import MNIST_SHA256, class_counts
+from ui.charts import class_counts_bars
 from ui.i18n import option_labels, t
 from ui.resources import mnist
 from ui.state import init_session_state
@@ -27,15 +27,12 @@ split = st.radio(
 )
 images, labels = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
 
-counts = class_counts(labels)
-figure = px.bar(
-    x=[str(digit) for digit in range(10)],
-    y=counts,
-    text=counts,
-    labels={"x": t("data.axis_digit"), "y": t("data.axis_images")},
-    title=t(f"data.chart_title.{split}"),
+figure = class_counts_bars(
+    tuple(int(count) for count in class_counts(labels)),
+    t(f"data.chart_title.{split}"),
+    t("data.axis_digit"),
+    t("data.axis_images"),
 )
-figure.update_layout(height=320, margin={"t": 40, "b": 10}, xaxis_type="category")
 st.plotly_chart(figure, key="data_counts_chart")
 
 st.subheader(t("data.samples"))

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+import streamlit as st
 
-from ui.i18n import t
+from ui.i18n import language, t
 
 MAX_DRAWN_POINTS = 300  # per line of the batch-loss curve
 
@@ -61,6 +62,22 @@ def confusion_heatmap(matrix: np.ndarray) -> go.Figure:
     return figure
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def class_counts_bars(counts: tuple[int, ...], title: str, x_title: str, y_title: str) -> go.Figure:
+    """Images per class, one bar each; built once per split and language, not on every visit."""
+    figure = go.Figure(
+        go.Bar(x=[str(digit) for digit in range(len(counts))], y=counts, text=counts)
+    )
+    figure.update_layout(
+        title=title,
+        height=320,
+        margin={"t": 40, "b": 10},
+        xaxis={"title": x_title, "type": "category"},
+        yaxis={"title": y_title},
+    )
+    return figure
+
+
 def epoch_axis(epochs: int) -> dict:
     """An x axis of whole epochs with at most about ten labels."""
     return {
@@ -77,7 +94,21 @@ def metric_title(metric: str) -> str:
 
 
 def epoch_curves(history: dict, metric: str) -> go.Figure:
-    """Training and validation curves of one metric ("loss" or "accuracy") per epoch."""
+    """Training and validation curves of one metric ("loss" or "accuracy") per epoch.
+
+    The live view asks for them every few seconds but they change once an epoch: the same history
+    gets the same figure object back, and the browser redraws nothing for a figure it already has.
+    """
+    frozen = tuple((key, tuple(values)) for key, values in sorted(history.items()))
+    return _epoch_curves(frozen, metric, language())
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _epoch_curves(
+    history: tuple[tuple[str, tuple[float, ...]], ...], metric: str, language_code: str
+) -> go.Figure:
+    # language_code is only part of the cache key: the titles below are in that language.
+    history = dict(history)
     figure = go.Figure()
     lines = (
         (metric, t("charts.training"), "solid"),
