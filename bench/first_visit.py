@@ -11,6 +11,7 @@ Goal: the first heading within 2 s of the first visit.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
@@ -31,8 +32,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def fresh_server_visit(page: Page, path: str, wait_for: list[str]) -> tuple[list[float], float]:
-    """Start a server, open path; seconds until each selector showed, and the server's CPU time.
+def fresh_server_visit(
+    page: Page, path: str, wait_for: list[str]
+) -> tuple[list[float], float, float]:
+    """Start a server, open path; seconds until each selector showed, the server's CPU time, and
+    the seconds until the front end asked for its websocket (all before that is the browser loading
+    Streamlit's JavaScript; the script's own work comes after).
 
     The CPU seconds the server spent between the visit and the last selector do not depend on
     what else the machine runs, unlike the wall-clock times.
@@ -43,13 +48,15 @@ def fresh_server_visit(page: Page, path: str, wait_for: list[str]) -> tuple[list
     try:
         wait_healthy(url)
         cpu0 = cpu_seconds(server.pid)
+        opened: list[float] = []
+        page.on("websocket", lambda _: opened.append(time.perf_counter()))
         t0 = time.perf_counter()
         page.goto(f"{url}/{path}", wait_until="commit")
         seconds = []
         for selector in wait_for:
             page.wait_for_selector(selector, state="visible", timeout=120_000)
             seconds.append(time.perf_counter() - t0)
-        return seconds, cpu_seconds(server.pid) - cpu0
+        return seconds, cpu_seconds(server.pid) - cpu0, (opened or [math.nan])[0] - t0
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -62,16 +69,17 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for round_ in range(1, rounds + 1):
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            (heading,), cpu = fresh_server_visit(page, "", ["h1"])
+            (heading,), cpu, socket = fresh_server_visit(page, "", ["h1"])
             firsts.append(heading)
             page.context.close()
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            (loading, build), build_cpu = fresh_server_visit(
+            (loading, build), build_cpu, _ = fresh_server_visit(
                 page, "build", [f"text={LOADING_TEXT}", "h1"]
             )
             page.context.close()
             print(
-                f"round {round_}: Data heading {heading:.2f} s (server CPU {cpu:.2f} s); "
+                f"round {round_}: Data heading {heading:.2f} s (websocket asked for at {socket:.2f} s, "
+                f"server CPU {cpu:.2f} s); "
                 f"Build first: loading sentence {loading:.2f} s, heading {build:.2f} s "
                 f"(server CPU {build_cpu:.2f} s)",
                 flush=True,

@@ -37,7 +37,7 @@ def test_an_unknown_lang_falls_back_to_english():
 
 def test_the_switch_changes_the_language_and_the_url():
     at = first_run("en")
-    switch = by_key(at.sidebar.button_group, ui.i18n.SWITCH_KEY)
+    switch = by_key(at.sidebar.radio, ui.i18n.SWITCH_KEY)
     assert switch.value == "en"
     switch.set_value("ko").run()
     assert at.title[0].value == "MNIST 손글씨 숫자"
@@ -45,7 +45,7 @@ def test_the_switch_changes_the_language_and_the_url():
     # The choice stays when the learner moves to another page of the same session.
     at = open_page("build", at)
     assert at.title[0].value == "신경망 만들기" and at.query_params["lang"] == "ko"
-    by_key(at.sidebar.button_group, ui.i18n.SWITCH_KEY).set_value("en").run()
+    by_key(at.sidebar.radio, ui.i18n.SWITCH_KEY).set_value("en").run()
     assert at.title[0].value == "Build a network" and at.query_params["lang"] == "en"
 
 

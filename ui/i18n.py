@@ -71,13 +71,18 @@ def tm(message: Message | Exception) -> str:
 
 
 def language_switch() -> None:
-    """English / 한국어 in the sidebar; the choice goes to the URL as ?lang=."""
+    """English / 한국어 in the sidebar; the choice goes to the URL as ?lang=.
+
+    A radio, not a segmented control: Streamlit looks for an emoji at the start of every
+    segmented-control option that is not plain ASCII, and its first such look loads its emoji
+    catalog, ~0.2 s of the first visit of a fresh server.
+    """
     language()
-    st.sidebar.segmented_control(
+    st.sidebar.radio(
         "Language / 언어",
         LANGUAGES,
         format_func=LANGUAGE_NAMES.__getitem__,
         key=SWITCH_KEY,
-        required=True,
+        horizontal=True,
         label_visibility="collapsed",
     )
