@@ -38,6 +38,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from bench.cpu import all_thread_seconds, cpu_seconds, training_thread_seconds
 from tests.browser.conftest import free_port, start_app, wait_healthy
 
 # Pages a learner switches between. Mistakes and Evaluate are left out on purpose: they predict
@@ -278,6 +279,21 @@ async def drive(learners: list[Learner]) -> None:
     )
 
 
+def where_the_cpu_went(pid: int, cpu0: float, threads0: dict[int, float], seconds: float) -> str:
+    """The server's CPU over the class: training (threads at the training niceness) and the rest,
+    the script runs of pages and live views and the websocket loop, which take turns on one
+    interpreter lock: the rest per second of class says how close that lock is to full (1.0)."""
+    total = cpu_seconds(pid) - cpu0
+    training = sum(
+        used - threads0.get(thread, 0.0) for thread, used in training_thread_seconds(pid).items()
+    )
+    rest = total - training
+    return (
+        f"server CPU over {seconds:.0f} s: {total:.0f} s, training {training:.0f} s, "
+        f"pages, live views and websockets {rest:.0f} s ({rest / seconds:.2f} per second)"
+    )
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
@@ -294,13 +310,17 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}"
     failures: list[str] = []
     learners: list[Learner] = []
+    cpu = ""
     t0 = time.perf_counter()
     try:
         wait_healthy(url)
         try:
             asyncio.run(teacher_opens_the_app(url))
             learners = make_learners(url, args.sessions, args.trainers)
+            cpu0, threads0 = cpu_seconds(server.pid), all_thread_seconds(server.pid)
+            class_t0 = time.perf_counter()
             asyncio.run(drive(learners))
+            cpu = where_the_cpu_went(server.pid, cpu0, threads0, time.perf_counter() - class_t0)
         except (CheckFailed, TimeoutError, OSError, websockets.WebSocketException) as error:
             failures.append(f"{type(error).__name__}: {error}")
         for learner in learners:
@@ -318,6 +338,8 @@ def main() -> int:
         print(
             f"page views: {len(views)}, p50 {percentile(views, 0.5):.2f} s, max {max(views):.2f} s"
         )
+    if cpu:
+        print(cpu)
     for failure in failures:
         print(f"FAILED: {failure}")
     print("checks: " + ("all held" if not failures else f"{len(failures)} failed"))

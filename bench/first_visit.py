@@ -12,7 +12,6 @@ Goal: the first heading within 2 s of the first visit.
 from __future__ import annotations
 
 import math
-import os
 import sys
 import tempfile
 import time
@@ -20,16 +19,11 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from bench.cpu import cpu_seconds
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, wait_healthy
 
 GOAL_SECONDS = 2.0
 LOADING_TEXT = "Loading TensorFlow"
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def fresh_server_visit(
