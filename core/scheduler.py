@@ -95,6 +95,7 @@ class TrainingScheduler:
             task = self._tasks.get()  # at most max_concurrent jobs run: a worker is always free
             lower_training_priority()  # TensorFlow may have started threads since the last job
             task()
+            del task  # held until the next job, it would keep this one's model and functions
 
     def _release(self, job: TrainingJob) -> None:
         # Called from the job's thread when it ends, whatever happened.
