@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -36,13 +35,13 @@ def free_port() -> int:
 def start_app(
     port: int, runs_dir: Path, settings: dict[str, str] | None = None
 ) -> subprocess.Popen:
-    """`streamlit run streamlit_app.py` on a port, with its own runs directory (and settings)."""
-    env = os.environ | {"DIGITLAB_RUNS_DIR": str(runs_dir)} | (settings or {})
+    """The app as the README starts it (`bash run.sh`), on a port, with its own runs directory
+    (and settings); run.sh execs Streamlit, so the process's pid is the server's."""
+    env = os.environ | {"PORT": str(port), "DIGITLAB_RUNS_DIR": str(runs_dir)} | (settings or {})
     log = open(runs_dir.parent / f"streamlit-{port}.log", "w")  # noqa: SIM115
     return subprocess.Popen(
         [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-            "--server.port", str(port), "--server.headless", "true",
+            "bash", str(ROOT / "run.sh"), "--server.headless", "true",
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         ],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
