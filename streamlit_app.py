@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from core.training.malloc_arenas import limit_malloc_arenas
 from ui.i18n import language_switch, t
 from ui.runtime import (
     keep_keras_state_between_runs,
@@ -16,7 +15,6 @@ from ui.state import init_session_state
 # Pages whose script imports TensorFlow; the others draw at once on a fresh server.
 NEEDS_TENSORFLOW = {"build", "inspect", "train", "save", "evaluate", "look_inside", "class_view"}
 
-limit_malloc_arenas()  # before TensorFlow loads: script-run threads left freed memory behind
 keep_keras_state_between_runs()
 st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
 init_session_state()
