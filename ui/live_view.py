@@ -4,7 +4,9 @@ Watching must cost training almost nothing: the job runs in a thread of this ser
 rerun here, and every repaint in a browser on the same machine, competes with it for the CPU. So the
 progress refreshes once a second as one small HTML element (st.progress animates every change,
 which costs a headless browser several times more), the Stop button stays outside the refreshed
-part, and the charts refresh less often with at most a few hundred points each.
+part, and the charts refresh less often with at most a few hundred points each. The per-epoch
+charts come back identical until an epoch ends (ui.charts caches them), and the browser leaves a
+chart it already has as it is: only the batch-loss chart is redrawn every few seconds.
 """
 
 from __future__ import annotations
