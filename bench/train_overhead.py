@@ -9,13 +9,15 @@ how long after the click on Train the first batch ended, and how far apart the l
 updates came in the browser (recorded in the page by a MutationObserver, so that watching costs no
 more than a learner's browser does).
 
-Run from the repository root: .venv/bin/python -m bench.train_overhead
+Run from the repository root: .venv/bin/python -m bench.train_overhead [--pairs 3]
+[--presets mlp_sgd default]
 Goal: the worse ratio (printed last) at least 0.97; live view at most about 1 s behind; first batch
 within 3 s of the click.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -139,6 +141,10 @@ def train_in_app(page: Page, url: str, case: tuple, runs_dir: Path, server_pid: 
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=PAIRS)
+    parser.add_argument("--presets", nargs="+", default=[case[0] for case in CASES])
+    args = parser.parse_args()
     runs_dir = Path(tempfile.mkdtemp(prefix="bench-runs-")) / "runs"
     runs_dir.parent.mkdir(exist_ok=True)
     port = free_port()
@@ -151,10 +157,10 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(120_000)
-            for case in CASES:
+            for case in (case for case in CASES if case[0] in args.presets):
                 preset, _, batch_size, epochs = case
                 app_runs, plain_runs, arrays_runs = [], [], []
-                for pair in range(PAIRS):
+                for pair in range(args.pairs):
                     app = train_in_app(page, url, case, runs_dir, server.pid)
                     plain = plain_fit(preset, batch_size, epochs)
                     arrays = plain_fit(preset, batch_size, epochs, "--arrays")
