@@ -38,7 +38,8 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from bench.cpu import all_thread_seconds, cpu_seconds, training_thread_seconds
+from bench.cpu import cpu_seconds, thread_seconds
+from core.priority import TRAINING_NICENESS
 from tests.browser.conftest import free_port, start_app, wait_healthy
 
 # Pages a learner switches between. Mistakes and Evaluate are left out on purpose: they predict
@@ -280,12 +281,13 @@ async def drive(learners: list[Learner]) -> None:
 
 
 def where_the_cpu_went(pid: int, cpu0: float, threads0: dict[int, float], seconds: float) -> str:
-    """The server's CPU over the class: training (threads at the training niceness) and the rest,
-    the script runs of pages and live views and the websocket loop, which take turns on one
-    interpreter lock: the rest per second of class says how close that lock is to full (1.0)."""
+    """The server's CPU over the class: training (threads at the app's training niceness, see
+    core/priority.py) and the rest, the script runs of pages and live views and the websocket
+    loop; the rest per second of class is how many cores the page work keeps busy."""
     total = cpu_seconds(pid) - cpu0
     training = sum(
-        used - threads0.get(thread, 0.0) for thread, used in training_thread_seconds(pid).items()
+        used - threads0.get(thread, 0.0)
+        for thread, used in thread_seconds(pid, TRAINING_NICENESS).items()
     )
     rest = total - training
     return (
@@ -317,7 +319,7 @@ def main() -> int:
         try:
             asyncio.run(teacher_opens_the_app(url))
             learners = make_learners(url, args.sessions, args.trainers)
-            cpu0, threads0 = cpu_seconds(server.pid), all_thread_seconds(server.pid)
+            cpu0, threads0 = cpu_seconds(server.pid), thread_seconds(server.pid)
             class_t0 = time.perf_counter()
             asyncio.run(drive(learners))
             cpu = where_the_cpu_went(server.pid, cpu0, threads0, time.perf_counter() - class_t0)

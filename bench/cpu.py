@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from core.priority import TRAINING_NICENESS
-
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -15,33 +13,23 @@ def _fields(stat_file: Path) -> list[str]:
     return stat_file.read_text().rsplit(")", 1)[1].split()
 
 
+def _seconds(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / TICKS  # user + system
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time the process has used so far."""
-    fields = _fields(Path(f"/proc/{pid}/stat"))
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return _seconds(_fields(Path(f"/proc/{pid}/stat")))
 
 
-def training_thread_seconds(pid: int) -> dict[int, float]:
-    """CPU seconds of each thread that trains now: the app runs the trainer threads and
-    TensorFlow's pools at TRAINING_NICENESS (core/priority.py), and nothing else."""
+def thread_seconds(pid: int, min_niceness: int | None = None) -> dict[int, float]:
+    """CPU seconds of each thread alive now (those at min_niceness or above), by thread id."""
     seconds = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             fields = _fields(task / "stat")
         except OSError:  # ended meanwhile
             continue
-        if int(fields[16]) >= TRAINING_NICENESS:
-            seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / TICKS
-    return seconds
-
-
-def all_thread_seconds(pid: int) -> dict[int, float]:
-    """CPU seconds of every thread alive now, by thread id."""
-    seconds = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            fields = _fields(task / "stat")
-        except OSError:
-            continue
-        seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+        if min_niceness is None or int(fields[16]) >= min_niceness:
+            seconds[int(task.name)] = _seconds(fields)
     return seconds

@@ -50,20 +50,10 @@ def load_preset(key: str) -> None:
     st.session_state["build_loss"] = spec.compile.loss
 
 
-COMPILE_WIDGETS = ("build_optimizer", "build_learning_rate", "build_momentum", "build_loss")
-
-
 def ensure_editor_state() -> None:
-    """Start the editor from the current preset the first time; restore dropped compile values."""
+    """Start the editor from the current preset the first time."""
     if Keys.BUILD_LAYERS not in st.session_state:
         load_preset(st.session_state[Keys.BUILD_PRESET])
-    compile_spec = PRESETS[st.session_state[Keys.BUILD_PRESET]].spec.compile
-    for key, value in zip(COMPILE_WIDGETS, _compile_values(compile_spec), strict=True):
-        st.session_state.setdefault(key, value)
-
-
-def _compile_values(settings: CompileSpec) -> tuple:
-    return settings.optimizer, settings.learning_rate, settings.momentum, settings.loss
 
 
 def _move(index: int, offset: int) -> None:
