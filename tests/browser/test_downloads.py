@@ -7,7 +7,13 @@ import pytest
 from playwright.sync_api import expect
 
 from core.data import load_mnist, to_model_input
-from tests.browser.conftest import assert_no_exception, build_preset, go_to, screenshot
+from tests.browser.conftest import (
+    assert_no_exception,
+    build_preset,
+    go_to,
+    screenshot,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -17,6 +23,8 @@ def download(page, button_name: str, folder):
         page.get_by_role("button", name=button_name).click()
     path = folder / info.value.suggested_filename
     info.value.save_as(path)
+    # A download button reruns the page; a click while it reruns can be lost (seen once in CI).
+    wait_for_app(page)
     return path
 
 
