@@ -6,6 +6,7 @@ from ui.i18n import language_switch, t
 from ui.runtime import (
     keep_keras_state_between_runs,
     load_tensorflow_in_background,
+    skip_repl_check,
     wait_for_tensorflow,
 )
 from ui.session import adopt_finished_job, nickname_input, owner_token
@@ -16,6 +17,7 @@ from ui.state import init_session_state
 NEEDS_TENSORFLOW = {"build", "inspect", "train", "save", "evaluate", "look_inside", "class_view"}
 
 keep_keras_state_between_runs()
+skip_repl_check()
 st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
 init_session_state()
 owner_token()  # keep ?session=... in the URL so that a refresh finds this session's runs

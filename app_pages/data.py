@@ -1,19 +1,23 @@
 """Data page: the MNIST set as it is, counts per class and sample digits."""
 
-import numpy as np
 import streamlit as st
 
-from core.data import MNIST_SHA256, class_counts
-from ui.charts import class_counts_bars
 from ui.i18n import option_labels, t
-from ui.resources import mnist
 from ui.state import init_session_state
-from ui.widgets import digit_grid
-
-ALL_DIGITS = "all"
 
 init_session_state()
 st.title(t("data.title"))
+
+# Imported after the heading: the first visit of a fresh server opens this page, and NumPy with
+# the chart and grid helpers would otherwise delay its first words (bench/first_visit.py).
+import numpy as np  # noqa: E402
+
+from core.data import MNIST_SHA256, class_counts  # noqa: E402
+from ui.charts import class_counts_bars  # noqa: E402
+from ui.resources import mnist  # noqa: E402
+from ui.widgets import digit_grid  # noqa: E402
+
+ALL_DIGITS = "all"
 data = mnist()
 st.caption(t("data.caption", train=len(data.x_train), test=len(data.x_test), sha=MNIST_SHA256[:12]))
 

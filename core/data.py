@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.digit_shape import NUM_CLASSES
 from core.i18n import MessageError, msg
 
 if TYPE_CHECKING:
@@ -16,8 +17,6 @@ if TYPE_CHECKING:
 
 DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "mnist.npz"
 MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
-NUM_CLASSES = 10
-IMAGE_SIZE = 28
 
 
 @dataclass(frozen=True)

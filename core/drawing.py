@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from core.data import IMAGE_SIZE
+from core.digit_shape import IMAGE_SIZE
 
 DIGIT_BOX = 20  # MNIST scaled each digit so its longer side fits a 20x20 box
 INK_THRESHOLD = 0.1  # luminance (0-1) above which a canvas pixel counts as ink

@@ -16,7 +16,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from core.data import NUM_CLASSES, load_mnist
+from core.data import load_mnist
+from core.digit_shape import NUM_CLASSES
 from core.i18n import msg
 from core.inspect import MAX_UPLOAD_MB, UploadRefused
 from core.loading import group_uploads, load_uploaded_model

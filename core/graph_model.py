@@ -15,7 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core.data import NUM_CLASSES, to_model_input
+from core.data import to_model_input
+from core.digit_shape import NUM_CLASSES
 from core.i18n import msg
 from core.inspect import UploadRefused, Verdict
 from core.predict import is_probability

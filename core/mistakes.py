@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from core.data import NUM_CLASSES
+from core.digit_shape import NUM_CLASSES
 
 COLUMNS = ["index", "true", "predicted", "confidence", "true_probability"]
 SORT_ORDERS = ("confidence", "index")  # most confident first; test-set order

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.data import IMAGE_SIZE, NUM_CLASSES, to_model_input
+from core.data import to_model_input
+from core.digit_shape import IMAGE_SIZE, NUM_CLASSES
 
 PREDICT_BATCH_SIZE = 1000
 # Rows this close to summing to one (and non-negative) are taken as probabilities already.

@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from core.data import IMAGE_SIZE, NUM_CLASSES
+from core.digit_shape import IMAGE_SIZE, NUM_CLASSES
 from core.i18n import Message, MessageError, msg
 
 LAYER_KINDS = (

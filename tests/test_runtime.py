@@ -56,6 +56,23 @@ def test_light_pages_never_import_tensorflow():
     assert out.strip() == "['The MNIST digits'] []"
 
 
+def test_the_app_imports_no_numpy_before_the_first_heading():
+    # A fresh server's first visitor waits for every import before the Data page's heading:
+    # NumPy (~0.15-0.3 s) comes after it (bench/first_visit.py).
+    out = run_fresh(
+        """
+        import ast, importlib, sys
+        import streamlit
+        tree = ast.parse(open("streamlit_app.py").read())
+        modules = [node.module for node in tree.body if isinstance(node, ast.ImportFrom)]
+        for module in modules:
+            importlib.import_module(module)
+        print(len(modules), "numpy" in sys.modules)
+        """
+    )
+    assert out.split() == ["5", "False"]
+
+
 def test_tensorflow_loads_in_the_background_and_pages_wait_for_it():
     out = run_fresh(
         """

@@ -6,13 +6,16 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from core.data import Mnist, load_mnist
 from core.runs import RunStore
 from core.scheduler import TrainingScheduler
 from ui.i18n import t
+
+if TYPE_CHECKING:  # NumPy: only pages that show data need it, after their heading
+    from core.data import Mnist
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +35,8 @@ _mnist_loaded = threading.Event()  # a spinner only until the first load: it cos
 
 @st.cache_resource(show_spinner=False)
 def _cached_mnist() -> Mnist:
+    from core.data import load_mnist
+
     return load_mnist()
 
 

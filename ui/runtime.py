@@ -7,6 +7,7 @@ import sys
 import threading
 
 import streamlit as st
+from streamlit import delta_generator
 from streamlit.runtime.scriptrunner import script_runner
 
 
@@ -25,6 +26,18 @@ def keep_keras_state_between_runs() -> None:
 
 def _no_cleanup() -> None:
     """Models are freed like any Python object once no session holds them."""
+
+
+def skip_repl_check() -> None:
+    """Spare the first visit of a fresh server Streamlit's check for a Python REPL.
+
+    On the first element a server process draws, Streamlit walks the whole call stack, reading
+    the source of every frame, to warn people who imported it in a REPL: ~0.2 s before the first
+    heading (seen with py-spy). Under `streamlit run` that warning is never shown.
+    """
+    if not hasattr(delta_generator, "_use_warning_has_been_displayed"):
+        raise RuntimeError("Streamlit changed: review ui/runtime.py for this Streamlit version.")
+    delta_generator._use_warning_has_been_displayed = True
 
 
 # What pages that train, build or load models import; the light pages (Data, Runs, Mistakes, Draw)

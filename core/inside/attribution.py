@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.data import IMAGE_SIZE
+from core.digit_shape import IMAGE_SIZE
 from core.inside.probe import Probe
 
 PATCH = 6  # pixels covered at a time: about one stroke's width in MNIST

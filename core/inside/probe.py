@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core.data import IMAGE_SIZE, NUM_CLASSES
+from core.digit_shape import IMAGE_SIZE, NUM_CLASSES
 from core.i18n import MessageError, msg
 from core.inside.layers import describe, feature_layer, last_conv, layer_graph
 from core.predict import input_shape_of, is_probability

@@ -8,7 +8,7 @@ from typing import Literal
 import keras
 import numpy as np
 
-from core.data import IMAGE_SIZE
+from core.digit_shape import IMAGE_SIZE
 from core.inside.layers import readable_layers
 
 MAX_PICTURES = 64  # a wide first layer shows its first 64 units

@@ -13,14 +13,8 @@ from typing import Any
 
 import keras
 
-from core.data import (
-    IMAGE_SIZE,
-    NUM_CLASSES,
-    Mnist,
-    batches,
-    labels_for_loss,
-    to_model_input,
-)
+from core.data import Mnist, batches, labels_for_loss, to_model_input
+from core.digit_shape import IMAGE_SIZE, NUM_CLASSES
 from core.i18n import Message, MessageError, msg
 from core.runs import (
     BEST_WEIGHTS_FILE,
