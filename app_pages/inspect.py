@@ -1,20 +1,18 @@
 """Inspect page: the active model's summary with the arithmetic, its graph and its JSON."""
 
-import json
-
 import pandas as pd
 import streamlit as st
 
-from core.summary import graph_dot, summarize
 from ui.i18n import language, t, tm
 from ui.lesson_progress import record_event
+from ui.model_facts import model_graph, model_json, model_summary
 from ui.state import init_session_state, require_active_model
 
 init_session_state()
 st.title(t("inspect.title"))
 active = require_active_model()
 model = active.model
-summary = summarize(model)
+summary = model_summary(active.uid, model)
 record_event("inspected")  # the Lessons tick off reading the summary
 
 st.markdown(t("inspect.headline", name=active.name, shape=summary.input_shape))
@@ -42,7 +40,7 @@ with summary_tab:
     st.dataframe(table, hide_index=True, width="stretch", key="inspect_summary_table")
     st.caption(t("inspect.none_caption"))
 with graph_tab:
-    st.graphviz_chart(graph_dot(model, language()))
+    st.graphviz_chart(model_graph(active.uid, language(), model))
 with json_tab:
     st.caption(t("inspect.json_caption"))
-    st.json(json.loads(model.to_json()), expanded=2)
+    st.json(model_json(active.uid, model), expanded=2)

@@ -1,5 +1,12 @@
 """Helpers for AppTest tests of the pages."""
 
+import base64
+import html
+import io
+import re
+
+import numpy as np
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
@@ -32,3 +39,21 @@ def texts(at: AppTest) -> str:
     parts = [e.value for e in [*at.markdown, *at.caption, *at.error, *at.info, *at.success]]
     parts += [f"{m.label} {m.value}" for m in at.metric]
     return "\n".join(str(p) for p in parts)
+
+
+GRID_CELL = re.compile(
+    r'<img src="data:image/png;base64,([^"]+)"[^>]*><figcaption>(.*?)</figcaption>'
+)
+
+
+def grid_digits(at: AppTest) -> list[tuple[str, np.ndarray]]:
+    """(caption, 28x28 uint8 image) of every digit in the page's digit grids, in page order."""
+    return [
+        (html.unescape(caption), np.asarray(Image.open(io.BytesIO(base64.b64decode(png)))))
+        for element in at.html
+        for png, caption in GRID_CELL.findall(element.value)
+    ]
+
+
+def grid_captions(at: AppTest) -> list[str]:
+    return [caption for caption, _ in grid_digits(at)]

@@ -7,6 +7,7 @@ numbers and units do not count as words, so a Korean sentence that names them is
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -61,7 +62,13 @@ def is_english(text: str) -> bool:
     return bool(english_runs(text))
 
 
-STYLE_SHEET = re.compile(r"\s*<style>.*</style>\s*", re.DOTALL)  # st.html CSS: never shown
+STYLE_SHEET = re.compile(r"<style>.*?</style>", re.DOTALL)  # st.html CSS: never shown
+TAG = re.compile(r"<[^>]*>")
+
+
+def _html_text(body: str) -> str:
+    """What st.html shows of its body: the text between the tags, its CSS left out."""
+    return html.unescape(TAG.sub(" ", STYLE_SHEET.sub(" ", body)))
 
 
 def _proto_strings(proto: Proto) -> Iterator[str]:
@@ -100,7 +107,9 @@ def shown_texts(at: AppTest) -> list[str]:
     texts: list[str] = []
     for node in _nodes(at._tree):
         proto = getattr(node, "proto", None)
-        if isinstance(proto, Proto) and node.type not in CODE_ELEMENTS:
+        if node.type == "html":
+            texts.append(_html_text(proto.body))
+        elif isinstance(proto, Proto) and node.type not in CODE_ELEMENTS:
             texts += _proto_strings(proto)
             if node.type == "plotly_chart":
                 texts += _chart_titles(proto.spec)
@@ -108,7 +117,7 @@ def shown_texts(at: AppTest) -> list[str]:
             frame = node.value
             frame = getattr(frame, "data", frame)  # a Styler keeps its frame in .data
             texts += [str(column) for column in frame.columns]
-    return [text for text in texts if text.strip() and not STYLE_SHEET.fullmatch(text)]
+    return [text for text in texts if text.strip()]
 
 
 def english_sentences(at: AppTest) -> list[str]:

@@ -1,9 +1,18 @@
 """AppTest tests of the Data, Build and Inspect pages and the sidebar."""
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from core.presets import PRESETS
-from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
+from tests.apptest_helpers import (
+    APP,
+    TIMEOUT,
+    by_key,
+    grid_captions,
+    grid_digits,
+    open_page,
+    texts,
+)
 from ui.state import Keys
 
 
@@ -14,16 +23,19 @@ def build(at, preset: str):
     return at
 
 
-def test_data_page_shows_counts_and_samples():
+def test_data_page_shows_counts_and_samples(mnist):
     at = open_page("data")
     assert "60,000 training and 10,000 test images" in texts(at)
     assert len(at.get("plotly_chart")) == 1
-    assert len(at.get("image")) == 24
+    assert len(grid_captions(at)) == 24
     by_key(at.radio, "data_split").set_value("Test set").run()
     by_key(at.selectbox, "data_digit").select(7).run()
     assert not at.exception
-    captions = [image.proto.imgs[0].caption for image in at.get("image")]
-    assert len(captions) == 24 and all(c.endswith("label 7") for c in captions)
+    digits = grid_digits(at)
+    assert len(digits) == 24 and all(caption.endswith("label 7") for caption, _ in digits)
+    # Each digit shown is the test image its caption names.
+    for caption, image in digits:
+        assert np.array_equal(image, mnist.x_test[int(caption.split(":")[0][1:])])
 
 
 def test_inspect_without_model_says_what_to_do():

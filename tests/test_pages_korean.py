@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core.i18n import msg
 from core.presets import PRESETS
 from core.runs import new_owner_token
-from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
+from tests.apptest_helpers import APP, TIMEOUT, by_key, grid_captions, open_page, texts
 from tests.i18n_checks import english_sentences
 from ui.state import ActiveModel, Keys
 
@@ -68,7 +68,7 @@ def test_data_page(language):
     by_key(at.radio, "data_split").set_value("test").run()
     by_key(at.selectbox, "data_digit").set_value(7).run()
     assert_reads_in(at, language, "data")
-    caption = at.get("image")[0].proto.imgs[0].caption
+    caption = grid_captions(at)[0]
     assert caption.endswith("레이블 7" if language == "ko" else "label 7")
 
 
@@ -112,7 +112,7 @@ def test_mistakes_page(language, small_trained_mlp):
     by_key(at.radio, "mistakes_order").set_value("index").run()
     assert_reads_in(at, language, "mistakes")
     if language == "ko":
-        assert "정답 4" in at.get("image")[0].proto.imgs[0].caption
+        assert "정답 4" in grid_captions(at)[0]
 
 
 @pytest.mark.parametrize("language", ["ko", "en"])

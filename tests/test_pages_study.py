@@ -8,7 +8,7 @@ import pytest
 
 from core.mistakes import find_mistakes, sort_mistakes
 from core.predict import predict_probabilities
-from tests.apptest_helpers import by_key, open_page, texts
+from tests.apptest_helpers import by_key, grid_captions, grid_digits, open_page, texts
 from ui.state import ActiveModel
 
 
@@ -28,22 +28,22 @@ def test_mistakes_page_lists_exactly_the_mistakes(small_trained_mlp, mnist):
     expected = find_mistakes(probabilities, mnist.y_test)
     at = with_model("mistakes", small_trained_mlp)
     assert f"Mistakes {len(expected):,} of 10,000" in texts(at)
-    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    digits = grid_digits(at)
     first = sort_mistakes(expected, "confidence").iloc[0]
     index, true, predicted = int(first["index"]), int(first["true"]), int(first["predicted"])
-    assert captions[0].startswith(f"#{index}: true {true}, said {predicted}")
+    assert digits[0][0].startswith(f"#{index}: true {true}, said {predicted}")
     # The image shown is the test digit at that index, not the first test digit.
-    assert at.get("image")[0].proto.imgs[0].url != at.get("image")[1].proto.imgs[0].url
+    assert np.array_equal(digits[0][1], mnist.x_test[index])
     # Filter one confusion cell: every row shown is that cell, and the count is exact.
     by_key(at.selectbox, "mistakes_true").select(true).run()
     by_key(at.selectbox, "mistakes_predicted").select(predicted).run()
     cell = expected[(expected.true == true) & (expected.predicted == predicted)]
     assert f"{len(cell):,} mistakes match" in texts(at)
-    captions = [image.proto.imgs[0].caption for image in at.get("image")][: min(len(cell), 24)]
+    captions = grid_captions(at)[: min(len(cell), 24)]
     assert all(f"true {true}, said {predicted}" in c for c in captions)
     # Sorting by index shows the smallest test index first.
     by_key(at.radio, "mistakes_order").set_value("index").run()
-    first_caption = at.get("image")[0].proto.imgs[0].caption
+    first_caption = grid_captions(at)[0]
     assert first_caption.startswith(f"#{cell['index'].min()}:")
 
 
@@ -54,7 +54,7 @@ def test_mistakes_paging_walks_every_mistake(small_trained_mlp, mnist):
     pages = int(by_key(at.number_input, "mistakes_page").max)
     for page in range(1, pages + 1):
         by_key(at.number_input, "mistakes_page").set_value(page).run()
-        captions = [i.proto.imgs[0].caption for i in at.get("image")]
+        captions = grid_captions(at)
         seen += [int(c.split(":")[0][1:]) for c in captions if c.startswith("#")]
     probabilities = predict_probabilities(small_trained_mlp, mnist.x_test)
     assert seen == list(find_mistakes(probabilities, mnist.y_test)["index"])

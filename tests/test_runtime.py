@@ -70,7 +70,8 @@ def test_the_app_imports_no_numpy_before_the_first_heading():
         print(len(modules), "numpy" in sys.modules)
         """
     )
-    assert out.split() == ["5", "False"]
+    imported, numpy_loaded = out.split()
+    assert int(imported) >= 5 and numpy_loaded == "False"
 
 
 def test_tensorflow_loads_in_the_background_and_pages_wait_for_it():

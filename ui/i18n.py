@@ -41,8 +41,6 @@ def language() -> str:
             or DEFAULT_LANGUAGE
         )
         st.session_state[SWITCH_KEY] = chosen
-    if st.query_params.get(QUERY_KEY) != chosen:
-        st.query_params[QUERY_KEY] = chosen  # a refresh or a shared link keeps the language
     return chosen
 
 
@@ -71,13 +69,16 @@ def tm(message: Message | Exception) -> str:
 
 
 def language_switch() -> None:
-    """English / 한국어 in the sidebar; the choice goes to the URL as ?lang=.
+    """English / 한국어 in the sidebar; the choice goes to the URL as ?lang= (once a run: `t` is
+    called dozens of times a run, and reading the URL is not free).
 
     A radio, not a segmented control: Streamlit looks for an emoji at the start of every
     segmented-control option that is not plain ASCII, and its first such look loads its emoji
     catalog, ~0.2 s of the first visit of a fresh server.
     """
-    language()
+    chosen = language()
+    if st.query_params.get(QUERY_KEY) != chosen:
+        st.query_params[QUERY_KEY] = chosen  # a refresh or a shared link keeps the language
     st.sidebar.radio(
         "Language / 언어",
         LANGUAGES,
