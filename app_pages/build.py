@@ -13,7 +13,7 @@ from ui.layer_editor import (
     ensure_editor_state,
     layer_rows_ui,
     load_preset,
-    show_shapes,
+    show_headings,
 )
 from ui.state import ActiveModel, Keys, init_session_state, set_active_model
 
@@ -35,7 +35,7 @@ st.caption(tm(PRESETS[preset].description))
 st.text_input(t("build.name"), key=Keys.BUILD_NAME, persist_state="session")
 layers_tab, code_tab = st.tabs([t("build.tab_layers"), t("build.tab_code")])
 with layers_tab:
-    layers, shape_lines = layer_rows_ui()
+    layers, headings = layer_rows_ui()
     add_layer_ui(len(layers))
     st.subheader(t("build.compile"))
     settings = compile_ui()
@@ -44,7 +44,7 @@ spec = NetworkSpec(
     st.session_state[Keys.BUILD_NAME].strip() or t("build.default_name"), tuple(layers), settings
 )
 analysis = analyze(spec)
-show_shapes(analysis, shape_lines)
+show_headings(layers, analysis, headings)
 
 with layers_tab:
     input_text = t("build.input_image" if len(spec.input_shape) == 3 else "build.input_flat")

@@ -71,7 +71,8 @@ if st.button(
 if job is None:
     st.caption(t("train.press_train"))
 elif running:
-    live_progress(job)
+    queued = job.snapshot().status == "queued"
+    live_progress(job, queued)
     st.button(
         t("train.stop"),
         key="train_stop",
@@ -80,7 +81,8 @@ elif running:
         icon=":material/stop_circle:",
         help=t("train.stop_help"),
     )
-    live_curves(job)
+    if not queued:  # the charts come with a full rerun once the job leaves the queue
+        live_curves(job)
 else:
     progress = job.snapshot()
     summary(progress)

@@ -12,7 +12,8 @@ Checks (exit code 1 if one fails): every training ends "Training finished" with 
 session's sidebar names it, and the session's own run folder holds that name's finished run with
 the test accuracy the page shows); no page a session was sent ever names another learner; no
 page shows an exception. Measures the script-run time of every page view (the request to switch
-page until the server says the run finished) while trainings run.
+page until the server says the run finished) while trainings run, over the whole class and split
+in two: while the class arrives (until the last learner has built its model) and afterwards.
 
 Run from the repository root: .venv/bin/python -m bench.class_load [--sessions 30] [--trainers 6]
 Goal: p95 of a page view under that load <= 1.0 s. The last line prints `p95 N s`.
@@ -80,7 +81,8 @@ class Learner:
     values: dict[str, WidgetState] = field(default_factory=dict)  # widgets the learner has set
     query: str = ""
     fragments: dict[str, float] = field(default_factory=dict)
-    page_views: list[float] = field(default_factory=list)
+    page_views: list[tuple[float, float]] = field(default_factory=list)  # (started, seconds)
+    built_at: float = 0.0  # when its Build click made the model active
     seen_texts: list[str] = field(default_factory=list)
     shown_accuracy: str = ""
 
@@ -166,8 +168,9 @@ class Learner:
 
     async def view(self, ws, page: str) -> RunResult:
         """Switch page like a click in the sidebar; its script-run time is a page view."""
+        started = time.perf_counter()
         result = await self.run(ws, page=page)
-        self.page_views.append(result.seconds)
+        self.page_views.append((started, result.seconds))
         return result
 
 
@@ -178,6 +181,7 @@ async def build(learner: Learner, ws) -> None:
     result = await learner.run(ws, trigger="build_submit")
     if not any("It is now the active model" in text for text in result.texts):
         raise CheckFailed(f"{learner.name}: Build did not make the model active")
+    learner.built_at = time.perf_counter()
 
 
 async def train(learner: Learner, ws) -> None:
@@ -296,6 +300,21 @@ def where_the_cpu_went(pid: int, cpu0: float, threads0: dict[int, float], second
     )
 
 
+def by_phase(learners: list[Learner]) -> str:
+    """Page views while the class arrives (until the last learner has built a model: 30 builds
+    and their pages within seconds) and afterwards (trainings running, the others browsing)."""
+    arrived = max(learner.built_at for learner in learners)
+    parts = []
+    for name, phase in (
+        ("while the class arrives", [v for x in learners for v in x.page_views if v[0] < arrived]),
+        ("afterwards", [v for x in learners for v in x.page_views if v[0] >= arrived]),
+    ):
+        seconds = [s for _, s in phase]
+        if seconds:
+            parts.append(f"{name}: {len(seconds)} views, p95 {percentile(seconds, 0.95):.2f} s")
+    return "; ".join(parts)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
@@ -334,12 +353,13 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    views = [seconds for learner in learners for seconds in learner.page_views]
+    views = [seconds for learner in learners for _, seconds in learner.page_views]
     print(f"{args.sessions} sessions, {args.trainers} trained, {time.perf_counter() - t0:.0f} s")
     if views:
         print(
             f"page views: {len(views)}, p50 {percentile(views, 0.5):.2f} s, max {max(views):.2f} s"
         )
+        print(by_phase(learners))
     if cpu:
         print(cpu)
     for failure in failures:

@@ -108,23 +108,29 @@ def _field_widget(row: EditorLayer, name: str, container) -> object:
 
 
 def layer_rows_ui() -> tuple[list[LayerSpec], list]:
-    """Edit every row; returns the edited layers and one placeholder per row for its shape line."""
+    """Edit every row; returns the edited layers and one placeholder per row for its heading.
+
+    A row is one bordered container with a single row of columns (heading, one per setting,
+    buttons): every element is a message the server sends and, with a class on one server, waits
+    its turn for, and nested columns cost ~4 more per row.
+    """
     rows: list[EditorLayer] = st.session_state[Keys.BUILD_LAYERS]
     edited: list[EditorLayer] = []
-    placeholders = []
+    headings = []
     for index, row in enumerate(rows):
+        names = FIELDS_BY_KIND[row.spec.kind]
+        widths = [7 / len(names)] * len(names) if names else [7]
         with st.container(border=True):
-            title, fields, buttons = st.columns([2.2, 7, 1.3], vertical_alignment="center")
-            title.markdown(f"**{index + 1}. {row.spec.kind}**")
-            placeholders.append(title.empty())
-            names = FIELDS_BY_KIND[row.spec.kind]
-            cells = fields.columns(max(len(names), 1))
+            heading, *cells, buttons = st.columns([2.2, *widths, 1.3], vertical_alignment="center")
+            headings.append(heading.empty())
             values = {
                 name: _field_widget(row, name, cell)
-                for name, cell in zip(names, cells, strict=False)
+                for name, cell in zip(
+                    names, cells, strict=False
+                )  # one cell and no names: a caption
             }
             if not names:
-                fields.caption(t("build.no_settings"))
+                cells[0].caption(t("build.no_settings"))
             with buttons.container(horizontal=True, gap=None):
                 for name, icon, hint, action, args in (
                     ("up", ":material/arrow_upward:", t("build.move_up"), _move, (index, -1)),
@@ -142,18 +148,25 @@ def layer_rows_ui() -> tuple[list[LayerSpec], list]:
                     )
         edited.append(EditorLayer(row.id, replace(row.spec, **values)))
     st.session_state[Keys.BUILD_LAYERS] = edited
-    return [row.spec for row in edited], placeholders
+    return [row.spec for row in edited], headings
 
 
-def show_shapes(analysis: Analysis, placeholders: list) -> None:
-    """Fill each row's shape line: output shape and parameter count, or a warning sign."""
-    for report, placeholder in zip(analysis.layers, placeholders, strict=False):
-        if report.output_shape is None:
-            placeholder.markdown(t("build.impossible"))
+def show_headings(layers: list[LayerSpec], analysis: Analysis, headings: list) -> None:
+    """Each row's heading: its number and kind, then its output shape and parameter count, or
+    that it is impossible there (the rows after an impossible one get no shape)."""
+    reports = {report.index: report for report in analysis.layers}
+    for index, (layer, heading) in enumerate(zip(layers, headings, strict=True), start=1):
+        title = f"**{index}. {layer.kind}**"
+        report = reports.get(index)
+        if report is None:
+            heading.markdown(title)
+        elif report.output_shape is None:
+            heading.markdown(f"{title}  \n{t('build.impossible')}")
         else:
-            placeholder.caption(
-                t("build.shape_line", shape=format_shape(report.output_shape), params=report.params)
+            line = t(
+                "build.shape_line", shape=format_shape(report.output_shape), params=report.params
             )
+            heading.markdown(f"{title}  \n:gray[:small[{line}]]")
 
 
 def add_layer_ui(count: int) -> None:

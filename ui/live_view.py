@@ -95,10 +95,11 @@ def curves(p: Progress, key: str) -> None:
 
 
 @st.fragment(run_every=PROGRESS_EVERY)
-def live_progress(job: TrainingJob) -> None:
-    """The progress of a running job; a full rerun once it has ended."""
+def live_progress(job: TrainingJob, queued: bool) -> None:
+    """The progress of a job (or its place in the queue); a full rerun once it has ended, or has
+    left the queue when the page was drawn for a queued job (which shows no charts yet)."""
     p = job.snapshot()
-    if not p.active:
+    if not p.active or (queued and p.status != "queued"):
         st.rerun()
     st.html(progress_html(p))
 
