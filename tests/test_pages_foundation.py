@@ -81,6 +81,9 @@ def test_impossible_stack_gets_a_message_not_a_traceback():
     errors = [e.value for e in at.error]
     assert any("Layer 3 (Conv2D" in e and "Conv2D needs an image" in e for e in errors), errors
     assert by_key(at.button, "build_submit").disabled
+    headings = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert headings[1] == "**2. Dense**  \n:gray[:small[→ 10 · 650 params]]", headings
+    assert headings[2] == "**3. Conv2D**  \n:red[impossible here]", headings
     # Remove it again and change the output to 12 units: the other message.
     remove_keys = [b.key for b in at.button if b.key and b.key.startswith("build_remove")]
     by_key(at.button, remove_keys[2]).click().run()
