@@ -40,6 +40,9 @@ def start(job: TrainingJob) -> None:
         st.error(tm(error))
         return
     st.session_state[Keys.JOB] = job
+    # Let the previous job go now, not when this one ends: its model (unless still the active one)
+    # is then garbage that this job's end collects and hands back (release_freed_memory).
+    st.session_state[Keys.ADOPTED_JOB] = None
     st.rerun()
 
 
