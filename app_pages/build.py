@@ -12,7 +12,7 @@ from ui.layer_editor import (
     compile_ui,
     ensure_editor_state,
     layer_rows_ui,
-    load_preset,
+    load_chosen_preset,
     show_headings,
 )
 from ui.state import ActiveModel, Keys, init_session_state, set_active_model
@@ -27,7 +27,7 @@ preset = st.selectbox(
     format_func=option_labels("presets.{}.title"),
     key="build_preset_choice",
     index=list(PRESETS).index(st.session_state[Keys.BUILD_PRESET]),
-    on_change=lambda: load_preset(st.session_state["build_preset_choice"]),
+    on_change=load_chosen_preset,
     help=t("build.preset_help"),
 )
 st.caption(tm(PRESETS[preset].description))

@@ -10,7 +10,7 @@ from core.training import TrainingJob, seed_everything
 from ui.i18n import t, tm
 from ui.live_view import curves, live_curves, live_progress, summary
 from ui.resources import mnist, run_store, scheduler
-from ui.session import current_job, owner_token
+from ui.session import current_job, owner_token, stop_current_job
 from ui.state import Keys, init_session_state, require_active_model
 from ui.train_settings import prepare_settings, settings_ui, show_settings_of, suggested_config
 
@@ -79,7 +79,7 @@ elif running:
     st.button(
         t("train.stop"),
         key="train_stop",
-        on_click=job.stop,
+        on_click=stop_current_job,
         disabled=job.status == "stopping",
         icon=":material/stop_circle:",
         help=t("train.stop_help"),

@@ -50,6 +50,12 @@ def load_preset(key: str) -> None:
     st.session_state["build_loss"] = spec.compile.loss
 
 
+def load_chosen_preset() -> None:
+    """The preset picker's callback. A module function, not a lambda in the page: Streamlit keeps
+    a widget's callback, and a lambda would keep the page's whole namespace (its model) alive."""
+    load_preset(st.session_state["build_preset_choice"])
+
+
 def ensure_editor_state() -> None:
     """Start the editor from the current preset the first time."""
     if Keys.BUILD_LAYERS not in st.session_state:

@@ -46,6 +46,14 @@ def current_job() -> TrainingJob | None:
     return job
 
 
+def stop_current_job() -> None:
+    """The Stop button's callback: stop the session's job. It looks the job up when pressed, so
+    that Streamlit's record of the button does not keep a finished job (and its model) alive."""
+    job = current_job()
+    if job is not None:
+        job.stop()
+
+
 def adopt_finished_job() -> None:
     """Once a job has ended with a model, make that model the active one (on any page)."""
     job = st.session_state.get(Keys.JOB)
