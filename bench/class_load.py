@@ -65,6 +65,7 @@ class RunResult:
     widgets: dict[str, str]  # user key -> widget id
     exceptions: list[str]
     auto_reruns: dict[str, float]  # fragment id -> interval
+    messages: int = 0  # ForwardMsgs received, each a message the server built and sent
 
 
 @dataclass
@@ -118,6 +119,7 @@ class Learner:
             raw = await asyncio.wait_for(ws.recv(), max(1.0, deadline - time.perf_counter()))
             message = ForwardMsg()
             message.ParseFromString(raw)
+            result.messages += 1
             kind = message.WhichOneof("type")
             if kind == "script_finished":
                 if message.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:

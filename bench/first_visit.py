@@ -3,7 +3,9 @@
 For each round: start a new app server, wait until it answers its health check, then open the
 app in headless Chromium (launched beforehand, so its own start is not counted) and time the first
 heading of the Data page; then, on another fresh server, open Build first and time the loading
-sentence and the heading that follows once TensorFlow is imported.
+sentence and the heading that follows once TensorFlow is imported; then, on a third, time the
+server's share alone: from opening the websocket (as the front end does once its JavaScript has
+loaded) to the first heading's message, with no browser.
 
 Run from the repository root: .venv/bin/python -m bench.first_visit [rounds, default 2]
 Goal: the first heading within 2 s of the first visit.
@@ -11,13 +13,17 @@ Goal: the first heading within 2 s of the first visit.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import websockets
 from playwright.sync_api import Page, sync_playwright
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from bench.cpu import cpu_seconds
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, wait_healthy
@@ -56,6 +62,38 @@ def fresh_server_visit(
         server.wait(timeout=30)
 
 
+async def heading_over_websocket(url: str) -> float:
+    """Seconds from opening the websocket, as the front end does, to the first heading's message:
+    the server's share of a first visit, without a browser."""
+    t0 = time.perf_counter()
+    ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
+    async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None) as ws:
+        back = BackMsg()
+        back.rerun_script.query_string = ""
+        await ws.send(back.SerializeToString())
+        while True:
+            message = ForwardMsg()
+            message.ParseFromString(await asyncio.wait_for(ws.recv(), 120))
+            if (
+                message.WhichOneof("type") == "delta"
+                and message.delta.WhichOneof("type") == "new_element"
+                and message.delta.new_element.WhichOneof("type") == "heading"
+            ):
+                return time.perf_counter() - t0
+
+
+def server_only_visit() -> float:
+    port = free_port()
+    server = start_app(port, Path(tempfile.mkdtemp(prefix="bench-first-visit-")) / "runs")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url)
+        return asyncio.run(heading_over_websocket(url))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     firsts = []
@@ -71,11 +109,13 @@ def main() -> None:
                 page, "build", [f"text={LOADING_TEXT}", "h1"]
             )
             page.context.close()
+            server_only = server_only_visit()
             print(
                 f"round {round_}: Data heading {heading:.2f} s (websocket asked for at {socket:.2f} s, "
                 f"server CPU {cpu:.2f} s); "
                 f"Build first: loading sentence {loading:.2f} s, heading {build:.2f} s "
-                f"(server CPU {build_cpu:.2f} s)",
+                f"(server CPU {build_cpu:.2f} s); without a browser, the heading's message "
+                f"{server_only:.2f} s after the websocket opened",
                 flush=True,
             )
         browser.close()
