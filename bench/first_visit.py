@@ -26,7 +26,14 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from bench.cpu import cpu_seconds
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, wait_healthy
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    served_app,
+    start_app,
+    wait_healthy,
+)
 
 GOAL_SECONDS = 2.0
 LOADING_TEXT = "Loading TensorFlow"
@@ -83,15 +90,8 @@ async def heading_over_websocket(url: str) -> float:
 
 
 def server_only_visit() -> float:
-    port = free_port()
-    server = start_app(port, Path(tempfile.mkdtemp(prefix="bench-first-visit-")) / "runs")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url)
+    with served_app(Path(tempfile.mkdtemp(prefix="bench-first-visit-")) / "runs") as url:
         return asyncio.run(heading_over_websocket(url))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:
