@@ -129,12 +129,9 @@ def layer_rows_ui() -> tuple[list[LayerSpec], list]:
         with st.container(border=True):
             heading, *cells, buttons = st.columns([2.2, *widths, 1.3], vertical_alignment="center")
             headings.append(heading.empty())
-            values = {
-                name: _field_widget(row, name, cell)
-                for name, cell in zip(
-                    names, cells, strict=False
-                )  # one cell and no names: a caption
-            }
+            # A layer without settings has one cell and no names: the cell gets a caption.
+            fields = zip(names, cells, strict=False)
+            values = {name: _field_widget(row, name, cell) for name, cell in fields}
             if not names:
                 cells[0].caption(t("build.no_settings"))
             with buttons.container(horizontal=True, gap=None):

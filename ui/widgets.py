@@ -14,19 +14,22 @@ from PIL import Image
 PIXEL_SCALE = 3  # 28x28 digits are shown as 84x84 sharp pixels
 
 
+def _as_uint8(image: np.ndarray) -> np.ndarray:
+    """A digit's pixels as 0-255 uint8, from uint8 or 0-1 floats."""
+    if image.dtype == np.uint8:
+        return image
+    return (np.clip(image, 0, 1) * 255).astype(np.uint8)
+
+
 def sharp_digit(image: np.ndarray) -> np.ndarray:
     """A 28x28 digit (uint8 or 0-1 floats) enlarged with square pixels, as uint8."""
-    if image.dtype != np.uint8:
-        image = (np.clip(image, 0, 1) * 255).astype(np.uint8)
-    return np.kron(image, np.ones((PIXEL_SCALE, PIXEL_SCALE), dtype=np.uint8))
+    return np.kron(_as_uint8(image), np.ones((PIXEL_SCALE, PIXEL_SCALE), dtype=np.uint8))
 
 
 def digit_png(image: np.ndarray) -> bytes:
     """A 28x28 digit (uint8 or 0-1 floats) as a PNG at its own size."""
-    if image.dtype != np.uint8:
-        image = (np.clip(image, 0, 1) * 255).astype(np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
+    Image.fromarray(_as_uint8(image)).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
