@@ -10,11 +10,13 @@ from ui.i18n import option_labels, t, tm
 from ui.layer_editor import (
     add_layer_ui,
     compile_ui,
+    current_layers,
     ensure_editor_state,
     layer_rows_ui,
     load_chosen_preset,
     show_headings,
 )
+from ui.layer_table import stack_table
 from ui.state import ActiveModel, Keys, init_session_state, set_active_model
 
 init_session_state()
@@ -35,8 +37,17 @@ st.caption(tm(PRESETS[preset].description))
 st.text_input(t("build.name"), key=Keys.BUILD_NAME, persist_state="session")
 layers_tab, code_tab = st.tabs([t("build.tab_layers"), t("build.tab_code")])
 with layers_tab:
-    layers, headings = layer_rows_ui()
-    add_layer_ui(len(layers))
+    editing = st.toggle(
+        t("build.edit_layers"),
+        key=Keys.BUILD_EDITING,
+        persist_state="session",
+        help=t("build.edit_layers_help"),
+    )
+    if editing:
+        layers, headings = layer_rows_ui()
+        add_layer_ui(len(layers))
+    else:
+        layers, table = current_layers(), st.empty()
     st.subheader(t("build.compile"))
     settings = compile_ui()
 
@@ -44,7 +55,10 @@ spec = NetworkSpec(
     st.session_state[Keys.BUILD_NAME].strip() or t("build.default_name"), tuple(layers), settings
 )
 analysis = analyze(spec)
-show_headings(layers, analysis, headings)
+if editing:
+    show_headings(layers, analysis, headings)
+else:
+    table.markdown(stack_table(layers, analysis))
 
 with layers_tab:
     input_text = t("build.input_image" if len(spec.input_shape) == 3 else "build.input_flat")

@@ -34,6 +34,12 @@ def by_key(elements, key: str):
     raise KeyError(key)
 
 
+def open_layer_editor(at: AppTest) -> AppTest:
+    """On Build: turn on "Edit the layers", which replaces the stack's table by the editor."""
+    by_key(at.toggle, "build_editing").set_value(True).run()
+    return at
+
+
 def texts(at: AppTest) -> str:
     """Everything written with markdown, captions, metrics and alerts, as one string."""
     parts = [e.value for e in [*at.markdown, *at.caption, *at.error, *at.info, *at.success]]

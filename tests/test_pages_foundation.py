@@ -10,6 +10,7 @@ from tests.apptest_helpers import (
     by_key,
     grid_captions,
     grid_digits,
+    open_layer_editor,
     open_page,
     texts,
 )
@@ -73,6 +74,7 @@ def test_each_preset_builds_from_the_page():
 def test_impossible_stack_gets_a_message_not_a_traceback():
     at = open_page("build")
     by_key(at.selectbox, "build_preset_choice").select("mlp_sgd").run()
+    open_layer_editor(at)
     # Put a Conv2D after the Dense layers: impossible.
     by_key(at.selectbox, "build_add_kind").select("Conv2D").run()
     by_key(at.number_input, "build_add_position_2").set_value(3).run()
@@ -84,6 +86,17 @@ def test_impossible_stack_gets_a_message_not_a_traceback():
     headings = [m.value for m in at.markdown if m.value.startswith("**")]
     assert headings[1] == "**2. Dense**  \n:gray[:small[→ 10 · 650 params]]", headings
     assert headings[2] == "**3. Conv2D**  \n:red[impossible here]", headings
+    # With the editor closed, the table says the same.
+    by_key(at.toggle, "build_editing").set_value(False).run()
+    rows = at.markdown[0].value.splitlines()
+    assert (
+        rows[3]
+        == "| 2 | **Dense** | units 10, activation softmax, initializer glorot_uniform | 10 | 650 |"
+    )
+    assert rows[4].startswith("| 3 | **Conv2D** |") and rows[4].endswith(
+        "| :red[impossible here] | — |"
+    ), rows
+    open_layer_editor(at)
     # Remove it again and change the output to 12 units: the other message.
     remove_keys = [b.key for b in at.button if b.key and b.key.startswith("build_remove")]
     by_key(at.button, remove_keys[2]).click().run()
@@ -97,6 +110,7 @@ def test_impossible_stack_gets_a_message_not_a_traceback():
 def test_layer_editor_reorders_and_edits():
     at = open_page("build")
     by_key(at.selectbox, "build_preset_choice").select("mlp_dropout").run()
+    open_layer_editor(at)
     up_keys = [b.key for b in at.button if b.key and b.key.startswith("build_up")]
     by_key(at.button, up_keys[1]).click().run()  # Dropout above the hidden Dense
     assert "1. Dropout" in texts(at) and "2. Dense" in texts(at)
@@ -104,6 +118,37 @@ def test_layer_editor_reorders_and_edits():
     by_key(at.number_input, units_keys[0]).set_value(100).run()
     by_key(at.button, "build_submit").click().run()
     assert f"{784 * 100 + 100 + 1010:,} parameters" in texts(at)
+
+
+def test_the_stack_is_one_table_until_the_editor_is_opened():
+    at = open_page("build")
+    by_key(at.selectbox, "build_preset_choice").select("mlp_dropout").run()
+    # Closed: no layer widgets, one table with every layer's settings, shape and parameters.
+    assert not [n for n in at.number_input if n.key and n.key.startswith("build_layer")]
+    assert not [b for b in at.button if b.key and b.key.startswith("build_remove")]
+    assert at.markdown[0].value.splitlines() == [
+        "| # | Layer | Settings | Output shape | Parameters |",
+        "|--:|---|---|---|--:|",
+        "| 1 | **Dense** | units 512, activation relu, initializer glorot_uniform | 512 | 401,920 |",
+        "| 2 | **Dropout** | rate 0.2 | 512 | 0 |",
+        "| 3 | **Dense** | units 10, activation softmax, initializer glorot_uniform | 10 | 5,130 |",
+    ]
+    # Open: a row of widgets per layer. An edit shows in the table once it is closed again.
+    open_layer_editor(at)
+    units_keys = [n.key for n in at.number_input if n.key and n.key.endswith("_units")]
+    assert len(units_keys) == 2
+    by_key(at.number_input, units_keys[0]).set_value(100).run()
+    by_key(at.toggle, "build_editing").set_value(False).run()
+    assert (
+        "| 1 | **Dense** | units 100, activation relu, initializer glorot_uniform | 100 | 78,500 |"
+        in (at.markdown[0].value.splitlines())
+    )
+    # Reopened, the editor starts from the edited value; and it stays open across pages.
+    open_layer_editor(at)
+    assert by_key(at.number_input, units_keys[0]).value == 100
+    at = open_page("build", open_page("data", at))
+    assert by_key(at.toggle, "build_editing").value
+    assert by_key(at.number_input, units_keys[0]).value == 100
 
 
 def test_python_code_view_shows_the_whole_script():

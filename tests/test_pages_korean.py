@@ -13,7 +13,15 @@ from streamlit.testing.v1 import AppTest
 from core.i18n import msg
 from core.presets import PRESETS
 from core.runs import new_owner_token
-from tests.apptest_helpers import APP, TIMEOUT, by_key, grid_captions, open_page, texts
+from tests.apptest_helpers import (
+    APP,
+    TIMEOUT,
+    by_key,
+    grid_captions,
+    open_layer_editor,
+    open_page,
+    texts,
+)
 from tests.i18n_checks import english_sentences
 from ui.state import ActiveModel, Keys
 
@@ -83,6 +91,7 @@ def test_build_page_and_its_messages(language):
     assert built in at.success[0].value
     # An impossible stack: Dense before Conv2D, and a wrong output size.
     by_key(at.selectbox, "build_preset_choice").set_value("mlp_sgd").run()
+    open_layer_editor(at)
     by_key(at.selectbox, "build_add_kind").set_value("Conv2D").run()
     by_key(at.number_input, "build_add_position_2").set_value(3).run()
     by_key(at.button, "build_add").click().run()

@@ -62,6 +62,11 @@ def ensure_editor_state() -> None:
         load_preset(st.session_state[Keys.BUILD_PRESET])
 
 
+def current_layers() -> list[LayerSpec]:
+    """The editor's layers as they stand, without drawing the editor."""
+    return [row.spec for row in st.session_state[Keys.BUILD_LAYERS]]
+
+
 def _move(index: int, offset: int) -> None:
     rows = st.session_state[Keys.BUILD_LAYERS]
     target = index + offset

@@ -20,6 +20,7 @@ class Keys:
     BUILD_LAYERS = "build_layers"  # list[EditorLayer]: the layer editor's rows
     BUILD_NAME = "build_name"  # the network's name in the editor
     BUILD_PRESET = "build_preset"  # key of the preset the editor started from
+    BUILD_EDITING = "build_editing"  # whether Build shows the layer editor or the stack's table
     NEXT_LAYER_ID = "next_layer_id"  # counter for stable widget keys of editor rows
     PREDICTIONS = "test_predictions"  # {active model uid: (10000, 10) probabilities}
     MY_DIGITS = "draw_my_digits"  # list of (28x28 float image, label) the user kept

@@ -29,6 +29,16 @@ def test_build_cnn_preset_and_inspect_it(page, app_url):
     page.goto(f"{app_url}/build")
     wait_for_app(page)
     choose(page, "Start from a preset", "Tutorial CNN 32-64 conv + Dense 256 (Adam)")
+    # The stack reads as one table until the editor is opened; then a row of widgets per layer.
+    table = page.get_by_role("table")
+    expect(table.get_by_role("row")).to_have_count(8)  # the header and 7 layers
+    expect(table.get_by_role("row").nth(6)).to_contain_text("803,072")
+    screenshot(page, "build-table")
+    page.get_by_text("Edit the layers").click()
+    expect(page.get_by_label("filters", exact=True)).to_have_count(2)  # the two Conv2D rows
+    expect(page.get_by_role("table")).to_have_count(0)
+    expect(page.get_by_text("803,072 params")).to_be_visible()
+    screenshot(page, "build-editor-open")
     page.get_by_role("button", name="Build model").click()
     expect(page.get_by_text("824,458 parameters", exact=False).first).to_be_visible()
     expect(page.get_by_test_id("stSidebar")).to_contain_text("CNN 32-64-256")
