@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.class_board import BoardRow, class_board, find_row
 from ui.i18n import t
+from ui.navigation import end_page
 from ui.resources import run_store
 from ui.session import activate_run
 from ui.state import init_session_state
@@ -21,10 +22,10 @@ if key is None:
     st.info(t("class.no_key", env=ENV_VAR, secret=SECRET_NAME))
     st.code(f'{ENV_VAR}="choose-a-long-key" bash run.sh', language="bash")
     st.code(f'# .streamlit/secrets.toml\n{SECRET_NAME} = "choose-a-long-key"', language="toml")
-    st.stop()
+    end_page()
 if len(key) < MIN_LENGTH:
     st.warning(t("class.key_too_short", minimum=MIN_LENGTH, env=ENV_VAR, secret=SECRET_NAME))
-    st.stop()
+    end_page()
 if not signed_in(key):
     st.caption(t("class.key_intro"))
     with st.form("class_key_form", clear_on_submit=True):
@@ -34,7 +35,7 @@ if not signed_in(key):
         if sign_in(typed, key):
             st.rerun()
         st.error(t("class.key_wrong"))
-    st.stop()
+    end_page()
 
 best_only = st.toggle(t("class.best_only"), key="class_best_only")
 if opened := st.session_state.pop(OPENED, None):

@@ -8,6 +8,7 @@ from core.mistakes import random_sample
 from ui.charts import confusion_heatmap
 from ui.i18n import t, tm
 from ui.lesson_progress import record_evaluations
+from ui.navigation import end_page
 from ui.resources import mnist
 from ui.state import ActiveModel, active_model, init_session_state, set_active_model
 from ui.uploads import evaluate_uploads
@@ -31,7 +32,7 @@ weights_only = st.checkbox(
 )
 if not uploaded:
     st.info(t("evaluate.empty"))
-    st.stop()
+    end_page()
 
 files = [(file.name, file.getvalue()) for file in uploaded]
 results = evaluate_uploads(files, active.model if weights_only and active else None)
@@ -40,7 +41,7 @@ for refused in (r for r in results if r.refusal):
 evaluated = [r for r in results if r.report is not None]
 record_evaluations(evaluated)
 if not evaluated:
-    st.stop()
+    end_page()
 
 ranking = rank_reports({r.name: r.report for r in evaluated})
 if len(evaluated) > 1:

@@ -25,6 +25,7 @@ from ui.look_inside_charts import (
     weight_grid,
 )
 from ui.look_inside_digit import choose_digit, chosen_digit
+from ui.navigation import end_page
 from ui.predictions import test_probabilities
 from ui.resources import mnist
 from ui.state import init_session_state, require_active_model
@@ -41,7 +42,7 @@ try:
     probe = probe_for(active)
 except InsideError as error:
     st.error(tm(error))
-    st.stop()
+    end_page()
 probabilities_all = test_probabilities(active)
 mistakes = find_mistakes(probabilities_all, data.y_test)
 rng = np.random.default_rng()

@@ -6,6 +6,7 @@ import streamlit as st
 from core.runs import BEST_WEIGHTS_FILE
 from ui.charts import overlay_curves
 from ui.i18n import option_labels, t, tm
+from ui.navigation import end_page
 from ui.resources import run_store
 from ui.session import activate_run, owner_token
 from ui.state import init_session_state
@@ -17,7 +18,7 @@ runs = run_store().list_runs(owner)
 if not runs:
     st.info(t("runs.none"))
     st.page_link("app_pages/train.py", label=t("runs.go_train"), icon=":material/model_training:")
-    st.stop()
+    end_page()
 
 
 COLUMNS = ("run", "network", "status", "epochs", "test_accuracy", "best_val_accuracy", "wall_time")

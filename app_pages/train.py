@@ -9,6 +9,7 @@ from core.scheduler import OwnerBusyError
 from core.training import TrainingJob, seed_everything
 from ui.i18n import t, tm
 from ui.live_view import curves, live_curves, live_progress, summary
+from ui.navigation import end_page
 from ui.resources import mnist, run_store, scheduler
 from ui.session import current_job, owner_token, stop_current_job
 from ui.state import Keys, init_session_state, require_active_model
@@ -68,7 +69,7 @@ if st.button(
         )
     except MessageError as error:  # settings or a model that cannot train: say why
         st.error(tm(error))
-        st.stop()
+        end_page()
     start(new_job)
 
 if job is None:

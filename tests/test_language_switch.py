@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 import ui.i18n
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page
 from tests.i18n_checks import english_sentences
+from ui.session import NICKNAME_INPUT
 
 
 def first_run(lang: str | None = None) -> AppTest:
@@ -47,6 +48,19 @@ def test_the_switch_changes_the_language_and_the_url():
     assert at.title[0].value == "신경망 만들기" and at.query_params["lang"] == "ko"
     by_key(at.sidebar.radio, ui.i18n.SWITCH_KEY).set_value("en").run()
     assert at.title[0].value == "Build a network" and at.query_params["lang"] == "en"
+
+
+@pytest.mark.parametrize("page", ["inspect", "runs", "evaluate", "class_view"])
+def test_a_page_that_ends_early_keeps_the_sidebar_switches(page):
+    """These pages end early here (no model, no runs, no file, no teacher key); the language
+    switch and the nickname box, drawn after the page, are still there and still work."""
+    at = open_page(page)
+    assert at.info, "the page did not end early with its hint"
+    by_key(at.sidebar.radio, ui.i18n.SWITCH_KEY).set_value("ko").run()
+    assert at.info and not english_sentences(at), english_sentences(at)
+    assert by_key(at.sidebar.text_input, NICKNAME_INPUT).value == ""
+    by_key(at.sidebar.text_input, NICKNAME_INPUT).input("Mina").run()
+    assert at.query_params["name"] == "Mina" and at.query_params["lang"] == "ko"
 
 
 @pytest.mark.parametrize(

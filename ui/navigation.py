@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+from typing import NoReturn
+
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
@@ -45,3 +48,23 @@ def app_pages() -> list[StreamlitPage]:
             for index, (script, title, icon) in enumerate(PAGES)
         ]
     return made[chosen]
+
+
+class PageDone(Exception):
+    """Raised by `end_page`: the page has drawn all it has to say."""
+
+
+def end_page() -> NoReturn:
+    """End the page here, like `st.stop()`, but let the app draw what comes after the page.
+
+    After `st.stop()` Streamlit refuses every further element of the run, and the sidebar's
+    language switch and nickname box are drawn after the page (so that a fresh visitor gets the
+    page's heading first).
+    """
+    raise PageDone
+
+
+def run_page(page: StreamlitPage) -> None:
+    """Run the chosen page's script up to its end or its `end_page()`."""
+    with suppress(PageDone):
+        page.run()

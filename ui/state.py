@@ -11,6 +11,7 @@ import streamlit as st
 from core.presets import DEFAULT_PRESET, PRESETS
 from core.spec import NetworkSpec
 from ui.i18n import t
+from ui.navigation import end_page
 
 
 class Keys:
@@ -75,5 +76,5 @@ def require_active_model() -> ActiveModel:
         st.page_link(
             "app_pages/build.py", label=t("app.go_to_build"), icon=":material/construction:"
         )
-        st.stop()
+        end_page()
     return active
