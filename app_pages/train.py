@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.build import build_model, ensure_compiled
 from core.i18n import MessageError
-from core.presets import PRESETS
+from core.presets import preset_of
 from core.scheduler import OwnerBusyError
 from core.training import TrainingJob, seed_everything
 from ui.i18n import t, tm
@@ -25,7 +25,7 @@ if running:
     show_settings_of(job.config)
 else:
     active = require_active_model()
-    preset = next((p for p in PRESETS.values() if p.spec == active.spec), None)
+    preset = preset_of(active.spec)
     how = t("train.from_spec") if active.spec else t("train.from_weights")
     st.markdown(
         t("train.model_line", name=active.name, parameters=active.model.count_params(), how=how)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.i18n import Message, msg
@@ -104,3 +104,10 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 DEFAULT_PRESET = "default"
+
+
+def preset_of(spec: NetworkSpec | None) -> Preset | None:
+    """The preset this network is, whatever name the learner gave it (its recipe still fits)."""
+    if spec is None:
+        return None
+    return next((p for p in PRESETS.values() if replace(spec, name=p.spec.name) == p.spec), None)

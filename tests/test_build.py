@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from core.build import build_model
 from core.codegen import to_python
-from core.presets import PRESETS
+from core.presets import PRESETS, preset_of
 from core.spec import CompileSpec, NetworkSpec, SpecError, analyze, conv, dense, layer
 from core.summary import graph_dot, summarize
 from tests.conftest import ROOT
@@ -100,3 +101,11 @@ def test_generated_script_runs_and_builds_the_same_model(spec, tmp_path):
         spec.compile.learning_rate
     )
     assert np.isfinite(saved.predict(np.zeros((1, *spec.input_shape)), verbose=0)).all()
+
+
+def test_a_preset_is_recognised_under_any_name_but_not_once_changed():
+    spec = PRESETS["default"].spec
+    assert preset_of(replace(spec, name="Mina's CNN")) is PRESETS["default"]
+    changed = replace(spec, layers=spec.layers[:-2] + spec.layers[-1:])  # no Dropout
+    assert preset_of(changed) is None
+    assert preset_of(None) is None

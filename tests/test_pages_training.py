@@ -89,6 +89,19 @@ def test_a_crafted_session_token_is_replaced():
     assert "No runs yet" in texts(at)
 
 
+def test_a_renamed_preset_keeps_its_training_recipe():
+    """A learner who names the recommended network still gets its recipe (epochs, cosine
+    schedule): without the schedule's annealing it ends far below 99%."""
+    at = open_page("build")
+    by_key(at.text_input, Keys.BUILD_NAME).input("Mina's CNN").run()
+    by_key(at.button, "build_submit").click().run()
+    at = open_page("train", at)
+    preset = PRESETS["default"]
+    assert by_key(at.number_input, "train_epochs").value == preset.epochs
+    assert by_key(at.selectbox, "train_lr_schedule").value == preset.lr_schedule == "cosine"
+    assert by_key(at.selectbox, "train_validation").value == preset.validation
+
+
 def test_settings_survive_a_visit_to_another_page():
     at = built_session("train")
     assert by_key(at.number_input, "train_epochs").value == PRESETS["mlp_sgd"].epochs
