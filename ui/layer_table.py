@@ -11,12 +11,14 @@ from core.spec import FIELDS_BY_KIND, Analysis, LayerSpec, format_shape
 from ui.i18n import t
 
 
+def _shown(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)  # a rate: 0.25, not 0.250
+
+
 def _settings(layer: LayerSpec) -> str:
     """'units 64, activation relu, ...' in the editor's own field names; '—' if it has none."""
     parts = [
-        f"{t(f'build.field.{name}')} {getattr(layer, name):g}"
-        if name == "rate"
-        else f"{t(f'build.field.{name}')} {getattr(layer, name)}"
+        f"{t(f'build.field.{name}')} {_shown(getattr(layer, name))}"
         for name in FIELDS_BY_KIND[layer.kind]
         if getattr(layer, name) is not None  # a pooling stride of None means "the pool size"
     ]
