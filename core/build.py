@@ -18,6 +18,12 @@ KERAS_NAMES = {
     "Activation": "activation",
 }
 
+# Keras's default of 0.99 lets the moving statistics trail the weights by ~100 batches: after a
+# short training (the recommended CNN on 10,000 digits: 4 epochs of 79 batches) the model scores
+# 12-19% on the test digits while 99% on its training batches. With 0.9 it scores 98%; on all 60k
+# digits it still reaches 99% in 3-4 epochs.
+BN_MOMENTUM = 0.9
+
 
 def layer_names(spec: NetworkSpec) -> list[str]:
     """Explicit, unique Keras names (dense_1, dense_2, ...) so nothing depends on automatic naming."""
@@ -61,7 +67,7 @@ def make_layer(layer: LayerSpec, name: str) -> keras.layers.Layer:
         case "Flatten":
             return keras.layers.Flatten(name=name)
         case "BatchNormalization":
-            return keras.layers.BatchNormalization(name=name)
+            return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
         case "Activation":
             return keras.layers.Activation(layer.activation, name=name)
     raise ValueError(f"Unknown layer kind {layer.kind!r}")

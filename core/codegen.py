@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.build import layer_names
+from core.build import BN_MOMENTUM, layer_names
 from core.spec import FIELDS_BY_KIND, LayerSpec, NetworkSpec, validate
 
 _DEFAULTS = LayerSpec("Dense")
@@ -27,6 +27,8 @@ def layer_code(layer: LayerSpec, name: str) -> str:
             args.append(repr(layer.rate))
         case "Activation":
             args.append(f'"{layer.activation}"')
+        case "BatchNormalization":
+            args.append(f"momentum={BN_MOMENTUM}")
     skip = {"units", "filters", "kernel_size", "pool_size", "rate"}
     if layer.kind == "Activation":
         skip.add("activation")
