@@ -50,12 +50,24 @@ def test_the_switch_changes_the_language_and_the_url():
     assert at.title[0].value == "Build a network" and at.query_params["lang"] == "en"
 
 
+def _leaves(node):
+    children = getattr(node, "children", None)
+    if not children:
+        yield node
+        return
+    for child in children.values() if isinstance(children, dict) else children:
+        yield from _leaves(child)
+
+
 @pytest.mark.parametrize("page", ["inspect", "runs", "evaluate", "class_view"])
 def test_a_page_that_ends_early_keeps_the_sidebar_switches(page):
     """These pages end early here (no model, no runs, no file, no teacher key); the language
     switch and the nickname box, drawn after the page, are still there and still work."""
     at = open_page(page)
     assert at.info, "the page did not end early with its hint"
+    # In their place at the top of the sidebar, above the active model.
+    kinds = [node.type for node in _leaves(at.sidebar)]
+    assert kinds[:3] == ["radio", "text_input", "subheader"], kinds
     by_key(at.sidebar.radio, ui.i18n.SWITCH_KEY).set_value("ko").run()
     assert at.info and not english_sentences(at), english_sentences(at)
     assert by_key(at.sidebar.text_input, NICKNAME_INPUT).value == ""

@@ -69,8 +69,8 @@ def tm(message: Message | Exception) -> str:
 
 
 def language_switch() -> None:
-    """English / 한국어 in the sidebar; the choice goes to the URL as ?lang= (once a run: `t` is
-    called dozens of times a run, and reading the URL is not free).
+    """English / 한국어, where the caller draws it (the sidebar); the choice goes to the URL as
+    ?lang= (once a run: `t` is called dozens of times a run, and reading the URL is not free).
 
     A radio, not a segmented control: Streamlit looks for an emoji at the start of every
     segmented-control option that is not plain ASCII, and its first such look loads its emoji
@@ -79,7 +79,7 @@ def language_switch() -> None:
     chosen = language()
     if st.query_params.get(QUERY_KEY) != chosen:
         st.query_params[QUERY_KEY] = chosen  # a refresh or a shared link keeps the language
-    st.sidebar.radio(
+    st.radio(
         "Language / 언어",
         LANGUAGES,
         format_func=LANGUAGE_NAMES.__getitem__,

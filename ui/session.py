@@ -101,9 +101,10 @@ def _nickname_typed() -> None:
 
 
 def nickname_input() -> str | None:
-    """A one-line nickname box in the sidebar; the name goes to the URL and beside the runs."""
+    """A one-line nickname box, where the caller draws it (the sidebar); the name goes to the URL
+    and beside the runs."""
     nickname()
-    st.sidebar.text_input(
+    st.text_input(
         t("class.nickname_label"),
         key=NICKNAME_INPUT,
         max_chars=NICKNAME_MAX,
@@ -113,7 +114,7 @@ def nickname_input() -> str | None:
     )
     error = st.session_state.get(NICKNAME_ERROR)
     if error is not None:
-        st.sidebar.error(tm(error))
+        st.error(tm(error))
     name = st.session_state[NICKNAME]
     if name and st.query_params.get(NAME_QUERY_KEY) != name:
         st.query_params[NAME_QUERY_KEY] = name  # a refresh or a bookmark keeps the nickname
