@@ -1,5 +1,8 @@
-"""The live view's cheap parts: the progress block and the thinned batch-loss curve."""
+"""The live view's cheap parts: the progress block, the thinned batch-loss curve, the cached
+epoch curves."""
 
+import gc
+import weakref
 from types import MappingProxyType
 
 import pytest
@@ -9,7 +12,7 @@ from core.presets import PRESETS
 from core.training import Progress, TrainConfig
 from core.training.config import ConfigError
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
-from ui.charts import batch_loss_curve, thin_points
+from ui.charts import LIVE_FIGURES, batch_loss_curve, epoch_curves, thin_points
 from ui.live_view import progress_html
 from ui.state import ActiveModel, Keys
 
@@ -45,6 +48,18 @@ def test_thinning_keeps_the_curve_and_the_mean():
     assert sum(loss for _, loss in thinned) / len(thinned) == pytest.approx(mean)
     assert thin_points(points[:10], 300) == points[:10]
     assert len(batch_loss_curve(points, 100).data[0].x) == len(thinned)
+
+
+def test_epoch_curves_are_reused_but_only_the_latest_are_kept():
+    # The live view asks for the same history every second: it gets the figure it had. A server
+    # that has run many trainings keeps only the newest figures (~50-70 KB each), not all of them.
+    history = {"loss": [0.9, 0.4], "val_loss": [0.8, 0.5]}
+    assert epoch_curves(history, "loss") is epoch_curves(dict(history), "loss")
+    figures = [weakref.ref(epoch_curves({"loss": [float(n)]}, "loss")) for n in range(100)]
+    gc.collect()
+    alive = [figure for figure in figures if figure() is not None]
+    assert 0 < len(alive) <= LIVE_FIGURES
+    assert figures[-1]() is not None
 
 
 def test_the_train_page_speaks_korean():

@@ -103,7 +103,13 @@ def epoch_curves(history: dict, metric: str) -> go.Figure:
     return _epoch_curves(frozen, metric, language())
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
+# Only the trainings being watched now need a hit (two figures each). Each figure holds ~50-70 KB:
+# with 256 entries the cache kept ~0.1 MB of every training a class had run, its only growth that
+# Python's tracemalloc saw over ten trainings (bench/memory.py); 16 is eight live views.
+LIVE_FIGURES = 16
+
+
+@st.cache_resource(show_spinner=False, max_entries=LIVE_FIGURES)
 def _epoch_curves(
     history: tuple[tuple[str, tuple[float, ...]], ...], metric: str, language_code: str
 ) -> go.Figure:
