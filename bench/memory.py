@@ -3,7 +3,7 @@
 Starts the app server, drives it from headless Chromium like a learner would, and reads the
 server process's resident memory (VmRSS) from /proc.
 
-Run from the repository root: .venv/bin/python -m bench.memory
+Run from the repository root: .venv/bin/python -m bench.memory [--trainings N]
 Goals: resident memory after training the default preset <= 1.0 GB (a Community Cloud app);
 the slope of a least-squares line over the 10 readings <= 1 MB per training (single readings
 swing by about 25 MB, so the slope says more than first against last); each extra idle session
@@ -12,6 +12,7 @@ swing by about 25 MB, so the slope says more than first against last); each extr
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from pathlib import Path
 
@@ -30,7 +31,6 @@ from tests.browser.conftest import (
 )
 
 DEFAULT_TITLE = "Recommended: small batch-normalised CNN"
-REPEATS = 10
 IDLE_SESSIONS = 5
 OPTION_TRIES = 4
 OPTION_WAIT_MS = 20_000
@@ -96,6 +96,12 @@ def start_training_in_session(page, digits: str, epochs: int) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--trainings", type=int, default=10,
+        help="short trainings after the default preset (more of them pin the slope down closer)",
+    )  # fmt: skip
+    repeats = parser.parse_args().trainings
     port = free_port()
     server = start_app(port, Path(tempfile.mkdtemp(prefix="bench-memory-")) / "runs")
     url = f"http://127.0.0.1:{port}"
@@ -110,7 +116,7 @@ def main() -> None:
             after_default = rss_mb(server.pid)
             print(f"after training the default preset on 60,000 digits: {after_default:.0f} MB")
             sizes = []
-            for repeat in range(REPEATS):
+            for repeat in range(repeats):
                 train(page, url, "1,000 (seconds)", 1)
                 sizes.append(rss_mb(server.pid))
                 print(f"after training {repeat + 1} more: {sizes[-1]:.0f} MB", flush=True)
@@ -124,7 +130,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(f"growth over {REPEATS} trainings: {sizes[-1] - after_default:+.0f} MB")
+    print(f"growth over {repeats} trainings: {sizes[-1] - after_default:+.0f} MB")
     print(f"fitted slope: {fitted_slope(sizes):+.2f} MB per training (goal <= 1.0)")
     print(f"each extra idle session (Data page, {IDLE_SESSIONS} opened): {per_session:+.1f} MB")
     print(f"resident memory after the default preset: {after_default / 1024:.2f} GB")
