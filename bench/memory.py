@@ -5,9 +5,9 @@ server process's resident memory (VmRSS) from /proc.
 
 Run from the repository root: .venv/bin/python -m bench.memory [--trainings N]
 Goals: resident memory after training the default preset <= 1.0 GB (a Community Cloud app);
-the slope of a least-squares line over the 10 readings <= 1 MB per training (single readings
-swing by about 25 MB, so the slope says more than first against last); each extra idle session
-<= 5 MB.
+the slope of a least-squares line over the readings (10 unless --trainings) <= 1 MB per training
+(single readings swing by 10-25 MB, so the slope says more than first against last); each extra
+idle session <= 5 MB.
 """
 
 from __future__ import annotations
