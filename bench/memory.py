@@ -102,6 +102,8 @@ def main() -> None:
         help="short trainings after the default preset (more of them pin the slope down closer)",
     )  # fmt: skip
     repeats = parser.parse_args().trainings
+    if repeats < 2:
+        parser.error("--trainings needs at least 2: a slope needs two readings")
     port = free_port()
     server = start_app(port, Path(tempfile.mkdtemp(prefix="bench-memory-")) / "runs")
     url = f"http://127.0.0.1:{port}"
