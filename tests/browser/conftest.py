@@ -116,14 +116,14 @@ def assert_no_exception(page: Page) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot under test-artifacts/ for people to look at."""
+def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
+    """Save a screenshot (the whole page, or what the window shows) under test-artifacts/."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     # Widgets load lazily: wait until no placeholder is left, so the picture shows the page.
     for placeholder in ("stSkeleton", "stSkeletonElement", "stAppSkeleton"):
         expect(page.get_by_test_id(placeholder)).to_have_count(0, timeout=30_000)
-    page.screenshot(path=path, full_page=True)
+    page.screenshot(path=path, full_page=full_page)
     return path
 
 

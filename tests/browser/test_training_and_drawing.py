@@ -93,3 +93,7 @@ def test_draw_a_one_on_the_canvas(page, app_url):
     expect(page.get_by_text("28×28, centred like MNIST")).to_be_visible()
     assert_no_exception(page)
     screenshot(page, "draw-one")
+    # The README's picture (scripts/readme_picture.sh copies it to docs/images/draw.png).
+    page.set_viewport_size({"width": 1280, "height": 860})
+    page.get_by_role("heading", name="Draw a digit").scroll_into_view_if_needed()
+    screenshot(page, "readme-draw", full_page=False)
