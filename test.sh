@@ -7,9 +7,10 @@ python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -r requirements-dev.txt
 touch .venv/.installed
-# Chromium, and a font with Hangul for the Korean pages (tests/browser/test_korean.py).
-if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=ko 2>/dev/null | grep -q .; then
-  apt-get update && apt-get install -y chromium fonts-noto-cjk
+# Chromium, a font with Hangul for the Korean pages (tests/browser/test_korean.py), and HAProxy
+# for the scale-out try-out (scripts/tryout.sh, tests/browser/test_scale_out.py).
+if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=ko 2>/dev/null | grep -q . || ! command -v haproxy >/dev/null; then
+  apt-get update && apt-get install -y chromium fonts-noto-cjk haproxy
 fi
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"
