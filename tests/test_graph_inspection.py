@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from core.inspect.graph import inspect_graph
 from core.inspect.verdict import Refusal
+from tests.conftest import ROOT
 
 EXPORT = (
     Path(__file__).resolve().parent / "fixtures" / "old_keras" / "keras3.0.5" / "mlp_savedmodel.zip"
@@ -170,3 +173,15 @@ def test_a_checked_graph_that_fails_to_run_is_one_plain_sentence(tmp_path):
     )
     with pytest.raises(UploadRefused, match="misfit.zip passed the safety checks but TensorFlow"):
         load_uploaded_model([("misfit.zip", zip_folder(tmp_path / "misfit"))])
+
+
+def test_the_checker_of_a_savedmodel_starts_light():
+    """The worker imports h5py (and NumPy) only for HDF5 files and babel never: a SavedModel's
+    check was half import time (bench/evaluate_upload)."""
+    code = (
+        "import sys; from core.inspect.worker import inspect_path; "
+        f"inspect_path({str(EXPORT)!r}); "
+        "print(sorted({'h5py', 'numpy', 'babel'} & {m.split('.')[0] for m in sys.modules}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]", done.stderr

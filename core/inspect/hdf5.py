@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -10,15 +9,7 @@ import h5py
 
 from core.inspect.allowlists import MAX_UNPACKED_MB
 from core.inspect.config import check_model_config
-from core.inspect.verdict import refuse
-
-
-def parse_json(raw: bytes, what: str) -> Any:
-    """JSON from bytes, or a refusal naming what was not JSON."""
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise refuse("bad_json", what=what) from None
+from core.inspect.verdict import parse_json, refuse
 
 
 def inspect_h5_file(path: str) -> dict:

@@ -10,8 +10,8 @@ import h5py
 from core.inspect.allowlists import KERAS_ZIP_MEMBERS, MAX_CONFIG_MB
 from core.inspect.archive import read_member
 from core.inspect.config import check_model_config
-from core.inspect.hdf5 import check_h5_tree, parse_json
-from core.inspect.verdict import refuse
+from core.inspect.hdf5 import check_h5_tree
+from core.inspect.verdict import parse_json, refuse
 
 
 def inspect_keras_zip(archive: zipfile.ZipFile, names: list[str]) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,14 @@ class Refusal(MessageError):
 def refuse(key: str, **params: Any) -> Refusal:
     """A Refusal with the catalog message `upload.<key>`."""
     return Refusal(msg(f"upload.{key}", **params))
+
+
+def parse_json(raw: bytes, what: str) -> Any:
+    """JSON from bytes, or a refusal naming what was not JSON."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise refuse("bad_json", what=what) from None
 
 
 @dataclass(frozen=True)

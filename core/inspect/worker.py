@@ -11,10 +11,8 @@ from core.inspect.archive import check_members, open_zip
 from core.inspect.bundle import FOOTER_SIZE, TABLE_MAGIC
 from core.inspect.checkpoint import inspect_checkpoint
 from core.inspect.config import check_model_config
-from core.inspect.hdf5 import inspect_h5_file, parse_json
-from core.inspect.keras_zip import inspect_keras_zip
 from core.inspect.savedmodel import inspect_savedmodel_zip, savedmodel_root
-from core.inspect.verdict import Refusal, refuse
+from core.inspect.verdict import Refusal, parse_json, refuse
 
 
 def inspect_path(path: str, companions: list[str] | None = None) -> dict:
@@ -29,6 +27,8 @@ def inspect_path(path: str, companions: list[str] | None = None) -> dict:
     if head.startswith(ZIP_MAGICS):
         return _inspect_zip(path)
     if head.startswith(HDF5_MAGIC):
+        from core.inspect.hdf5 import inspect_h5_file  # h5py and NumPy: ~0.2 s to import
+
         return inspect_h5_file(path)
     if head.lstrip()[:1] == b"{":
         if size > MAX_CONFIG_MB * 1024 * 1024:
@@ -55,6 +55,8 @@ def _inspect_zip(path: str) -> dict:
     with open_zip(path) as archive:
         names = check_members(archive)
         if "config.json" in names or "model.weights.h5" in names:
+            from core.inspect.keras_zip import inspect_keras_zip
+
             return inspect_keras_zip(archive, names)
         root = savedmodel_root(names)
         if root is not None:
