@@ -14,7 +14,7 @@ from core.engine import TrainingRequest
 from core.engine.runner import ResumeError, job_for_request
 from core.presets import PRESETS
 from core.runs import RunStore
-from core.scheduler import TrainingScheduler
+from core.engine.scheduler import TrainingScheduler
 from core.training import TrainConfig
 
 TIMEOUT = 120

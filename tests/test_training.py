@@ -18,7 +18,7 @@ from core.engine import TrainingRequest
 from core.engine.runner import job_for_request
 from core.presets import PRESETS
 from core.runs import RunStore
-from core.scheduler import OwnerBusyError, TrainingScheduler
+from core.engine.scheduler import OwnerBusyError, TrainingScheduler
 from core.training import TrainConfig, TrainingJob, keras_state, seed_everything
 from core.training import callbacks as training_callbacks
 from core.training import job as job_module

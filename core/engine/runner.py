@@ -15,7 +15,7 @@ from core.build import build_model, ensure_compiled
 from core.data import Mnist
 from core.engine import TrainingRequest
 from core.i18n import MessageError
-from core.runs import MODEL_FILE
+from core.runs import MODEL_FILE, START_MODEL_FILE
 from core.spec import NetworkSpec
 from core.training.job import TrainingJob
 from core.training.keras_state import seed_everything
@@ -61,6 +61,20 @@ def job_for_request(
     return TrainingJob(
         model, request.config, mnist, run_dir, spec, request.name, request.owner, callbacks
     )
+
+
+def save_start_model(model: keras.Model, run_dir: Path) -> Path:
+    """Save a model without a spec (an upload), compiled, as the file a request's model_path
+    names; MessageError in plain words if Keras cannot save it."""
+    path = Path(run_dir) / START_MODEL_FILE
+    tmp = path.with_name(f".tmp-{path.name}")
+    try:
+        ensure_compiled(model).save(tmp)
+    except Exception as exc:  # a model Keras cannot write cannot travel to an engine either
+        tmp.unlink(missing_ok=True)
+        raise MessageError("train.failed_with", reason=f"{type(exc).__name__}: {exc}") from exc
+    tmp.replace(path)
+    return path
 
 
 def _state_to_resume(request: TrainingRequest, run_dir: Path) -> RunState:

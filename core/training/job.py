@@ -185,8 +185,10 @@ class TrainingJob:
         )
 
     def trained_model(self) -> keras.Model | None:
-        """The trained model once the job has ended with one (finished or stopped), else None."""
-        return self.model if self._status in ("finished", "stopped") else None
+        """The trained model once the job has ended with one (finished, or stopped after it
+        started), else None."""
+        ended = self._status in ("finished", "stopped") and self._t0 is not None
+        return self.model if ended else None
 
     # ----- scheduler hooks --------------------------------------------------------------
 
