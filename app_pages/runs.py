@@ -45,7 +45,9 @@ def continue_run(run: RunRecord) -> None:
     if button_col.button(t("train.continue"), key="runs_continue", icon=":material/fast_forward:"):
         more = dataclasses.replace(config, epochs=int(extra))
         try:
-            watch(engine().submit(TrainingRequest(owner, str(run.path), run.name, more, True)))
+            watch(
+                engine().submit(TrainingRequest(owner, str(run.path), run.name, more, resume=True))
+            )
         except MessageError as error:
             st.error(tm(error))
             return

@@ -12,9 +12,9 @@ from core.build import build_model
 from core.data import to_model_input
 from core.engine import TrainingRequest
 from core.engine.runner import ResumeError, job_for_request
+from core.engine.scheduler import TrainingScheduler
 from core.presets import PRESETS
 from core.runs import RunStore
-from core.engine.scheduler import TrainingScheduler
 from core.training import TrainConfig
 
 TIMEOUT = 120

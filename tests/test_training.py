@@ -16,9 +16,9 @@ from core.build import build_model
 from core.data import load_mnist
 from core.engine import TrainingRequest
 from core.engine.runner import job_for_request
+from core.engine.scheduler import OwnerBusyError, TrainingScheduler
 from core.presets import PRESETS
 from core.runs import RunStore
-from core.engine.scheduler import OwnerBusyError, TrainingScheduler
 from core.training import TrainConfig, TrainingJob, keras_state, seed_everything
 from core.training import callbacks as training_callbacks
 from core.training import job as job_module
