@@ -1,5 +1,7 @@
 """AppTest tests of the Train and Runs pages: a real (tiny) training in a background job."""
 
+from pathlib import Path
+
 from streamlit.testing.v1 import AppTest
 
 from core.presets import PRESETS
@@ -138,3 +140,28 @@ def test_a_running_job_shows_its_own_settings_after_a_refresh():
         assert job.wait(JOB_TIMEOUT)
     fresh.run()  # the stopped job's model becomes the new session's active model too
     assert fresh.session_state[Keys.ACTIVE_MODEL].model is job.trained_model()
+
+
+def test_an_uploaded_model_trains_from_a_copy_in_its_run_folder():
+    import keras
+    import numpy as np
+
+    model = keras.Sequential(
+        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10, name="logits")]
+    )  # as uploaded: never compiled, no spec
+    before = [w.copy() for w in model.get_weights()]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.session_state[Keys.ACTIVE_MODEL] = ActiveModel(model, "my upload", "uploaded")
+    at = train_quickly(open_page("train", at))
+    job = at.session_state[Keys.JOB]
+    assert job.wait(JOB_TIMEOUT)
+    at.run()
+    assert job.status == "finished", job.snapshot().message
+    active = at.session_state[Keys.ACTIVE_MODEL]
+    assert active.source == "trained" and active.spec is None and active.name == "my upload"
+    assert active.model is job.trained_model() and active.model is not model
+    assert active.test_accuracy > 0.2  # chance is 0.1
+    for kept, now in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(kept, now)  # the upload itself is left as it was
+    assert (Path(job.run_dir) / "start.keras").exists()

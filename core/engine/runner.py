@@ -69,7 +69,10 @@ def save_start_model(model: keras.Model, run_dir: Path) -> Path:
     path = Path(run_dir) / START_MODEL_FILE
     tmp = path.with_name(f".tmp-{path.name}")
     try:
-        ensure_compiled(model).save(tmp)
+        ensure_compiled(model)
+        if not model.optimizer.built:  # saved with its slots, it loads without a mismatch
+            model.optimizer.build(model.trainable_variables)
+        model.save(tmp)
     except Exception as exc:  # a model Keras cannot write cannot travel to an engine either
         tmp.unlink(missing_ok=True)
         raise MessageError("train.failed_with", reason=f"{type(exc).__name__}: {exc}") from exc
