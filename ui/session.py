@@ -103,7 +103,9 @@ def _nickname_typed() -> None:
 def nickname_input() -> str | None:
     """A one-line nickname box, where the caller draws it (the sidebar); the name goes to the URL
     and beside the runs."""
-    nickname()
+    saved = nickname()
+    # A page change made by st.switch_page forgets every widget's value, this box's too.
+    st.session_state.setdefault(NICKNAME_INPUT, saved or "")
     st.text_input(
         t("class.nickname_label"),
         key=NICKNAME_INPUT,
