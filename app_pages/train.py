@@ -11,8 +11,8 @@ from ui.i18n import t, tm
 from ui.live_view import curves, live_curves, live_progress, summary
 from ui.navigation import end_page
 from ui.resources import mnist, run_store, scheduler
-from ui.session import current_job, owner_token, stop_current_job
-from ui.state import Keys, init_session_state, require_active_model
+from ui.session import belongs_to_active_model, current_job, owner_token, stop_current_job
+from ui.state import Keys, active_model, init_session_state, require_active_model
 from ui.train_settings import prepare_settings, settings_ui, show_settings_of, suggested_config
 
 init_session_state()
@@ -31,6 +31,8 @@ else:
         t("train.model_line", name=active.name, parameters=active.model.count_params(), how=how)
     )
     prepare_settings(active.spec or active.uid, suggested_config(preset))
+    if job is not None and not belongs_to_active_model(job):
+        job = None  # another model's finished training (say, before Build made a new one)
 config = settings_ui(disabled=running)
 
 
@@ -41,6 +43,7 @@ def start(job: TrainingJob) -> None:
         st.error(tm(error))
         return
     st.session_state[Keys.JOB] = job
+    st.session_state[Keys.JOB_MODEL] = active_model().uid
     # Let the previous job go now, not when this one ends: its model (unless still the active one)
     # is then garbage that this job's end collects and hands back (release_freed_memory).
     st.session_state[Keys.ADOPTED_JOB] = None

@@ -54,6 +54,14 @@ def stop_current_job() -> None:
         job.stop()
 
 
+def belongs_to_active_model(job: TrainingJob) -> bool:
+    """Whether a job trained the active model: it made it (its run) or started from it (a failed one)."""
+    active = st.session_state.get(Keys.ACTIVE_MODEL)
+    if active is None:
+        return False
+    return active.run_dir == str(job.run_dir) or st.session_state.get(Keys.JOB_MODEL) == active.uid
+
+
 def adopt_finished_job() -> None:
     """Once a job has ended with a model, make that model the active one (on any page)."""
     job = st.session_state.get(Keys.JOB)

@@ -29,6 +29,7 @@ class Keys:
     OWNER = "owner_token"  # names this browser session's runs; mirrored in the URL
     JOB = "training_job"  # the session's latest TrainingJob
     ADOPTED_JOB = "adopted_job"  # the job whose model already became the active model
+    JOB_MODEL = "training_job_model"  # uid of the active model the latest job started from
     UPLOADS = "evaluate_uploads_cache"  # {signature of uploaded files: [EvaluatedUpload]}
     LOOK_INSIDE_DIGIT = "look_inside_digit"  # test index (int) or a drawing (28x28 floats)
 
