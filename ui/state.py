@@ -12,6 +12,7 @@ from core.presets import DEFAULT_PRESET, PRESETS
 from core.spec import NetworkSpec
 from ui.i18n import t
 from ui.navigation import end_page
+from ui.resources import run_store
 
 
 class Keys:
@@ -32,6 +33,7 @@ class Keys:
     JOB_MODEL = "training_job_model"  # uid of the active model the latest job started from
     UPLOADS = "evaluate_uploads_cache"  # {signature of uploaded files: [EvaluatedUpload]}
     LOOK_INSIDE_DIGIT = "look_inside_digit"  # test index (int) or a drawing (28x28 floats)
+    LESSON = "lessons_current"  # the lesson last chosen, kept while visiting other pages
 
 
 @dataclass
@@ -73,9 +75,19 @@ def require_active_model() -> ActiveModel:
     """The active model, or a hint and a stop when there is none."""
     active = active_model()
     if active is None:
-        st.info(t("app.no_active_model"))
+        if has_runs():
+            st.info(t("app.no_active_model_runs"))
+            st.page_link("app_pages/runs.py", label=t("app.go_to_runs"), icon=":material/history:")
+        else:
+            st.info(t("app.no_active_model"))
         st.page_link(
             "app_pages/build.py", label=t("app.go_to_build"), icon=":material/construction:"
         )
         end_page()
     return active
+
+
+def has_runs() -> bool:
+    """Whether this session has a run with a saved model (it can become the active model)."""
+    owner = st.session_state.get(Keys.OWNER)
+    return owner is not None and run_store().has_models(owner)
