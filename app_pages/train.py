@@ -8,6 +8,7 @@ from core.presets import preset_of
 from core.scheduler import OwnerBusyError
 from core.training import TrainingJob, seed_everything
 from ui.i18n import t, tm
+from ui.lesson_progress import record_run
 from ui.live_view import curves, live_curves, live_progress, summary
 from ui.navigation import end_page
 from ui.resources import mnist, run_store, scheduler
@@ -43,6 +44,7 @@ def start(job: TrainingJob) -> None:
         st.error(tm(error))
         return
     st.session_state[Keys.JOB] = job
+    record_run(job.run_dir.name)  # the lesson open now counts this run
     st.session_state[Keys.JOB_MODEL] = active_model().uid
     # Let the previous job go now, not when this one ends: its model (unless still the active one)
     # is then garbage that this job's end collects and hands back (release_freed_memory).

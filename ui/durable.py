@@ -23,7 +23,7 @@ from ui.train_settings import SETTING_KEYS as TRAIN_KEYS
 # The pages' settings a refresh brings back: Train's, Build's, the lesson, Mistakes' filters.
 BUILD_KEYS = (Keys.BUILD_PRESET, Keys.BUILD_NAME, Keys.BUILD_EDITING)
 BUILD_KEYS += ("build_optimizer", "build_learning_rate", "build_momentum", "build_loss")
-SETTING_KEYS = TRAIN_KEYS + BUILD_KEYS + (Keys.LESSON,)
+SETTING_KEYS = TRAIN_KEYS + BUILD_KEYS + (Keys.LESSON, Keys.ACTIVE_LESSON)
 SETTING_KEYS += ("mistakes_true", "mistakes_predicted", "mistakes_order")
 CHOICES = {Keys.LESSON: LESSONS_BY_KEY, Keys.BUILD_PRESET: PRESETS}  # keys an old file may not know
 SETTINGS_FOR_MODEL = "train_settings_for_active"  # Train's settings were the active model's
@@ -59,6 +59,7 @@ def restore_session() -> None:
         active = _load_model(owner, record.model)
         if active is not None:
             set_active_model(active)
+            st.session_state[Keys.ACTIVE_LESSON] = settings.get(Keys.ACTIVE_LESSON)
             if settings.get(SETTINGS_FOR_MODEL):
                 st.session_state["train_settings_for"] = _network_key(active)
 

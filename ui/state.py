@@ -34,6 +34,7 @@ class Keys:
     UPLOADS = "evaluate_uploads_cache"  # {signature of uploaded files: [EvaluatedUpload]}
     LOOK_INSIDE_DIGIT = "look_inside_digit"  # test index (int) or a drawing (28x28 floats)
     LESSON = "lessons_current"  # the lesson last chosen, kept while visiting other pages
+    ACTIVE_LESSON = "active_model_lesson"  # the lesson open when the active model was made active
 
 
 @dataclass
@@ -68,7 +69,9 @@ def active_model() -> ActiveModel | None:
 
 
 def set_active_model(active: ActiveModel) -> None:
+    """Make a model the active one, for the lesson open now (its steps may count it)."""
     st.session_state[Keys.ACTIVE_MODEL] = active
+    st.session_state[Keys.ACTIVE_LESSON] = st.session_state.get(Keys.LESSON)
 
 
 def require_active_model() -> ActiveModel:
