@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.i18n import translate
+from core.persist import model_to_bytes
 from core.presets import PRESETS
 from core.session_store import SESSION_FILE
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_layer_editor, open_page, texts
@@ -120,3 +121,18 @@ def test_a_session_without_runs_is_sent_to_build():
     at = open_page("save", session("ko"))
     assert [i.value for i in at.info] == [translate("app.no_active_model", "ko")]
     assert translate("sidebar.none_yet", "ko") in [c.value for c in at.sidebar.caption]
+
+
+def test_an_uploaded_model_made_active_comes_back(small_trained_mlp):
+    at = open_page("evaluate", session("ko"))
+    upload = [("mine.keras", model_to_bytes(small_trained_mlp, "keras"), "application/zip")]
+    at.get("file_uploader")[0].set_value(upload).run()
+    by_key(at.button, "evaluate_activate").click().run()
+    uploaded = at.session_state[Keys.ACTIVE_MODEL]
+    assert uploaded.source == "uploaded"
+    fresh = refresh(at, "draw")
+    active = fresh.session_state[Keys.ACTIVE_MODEL]
+    assert active.source == "uploaded" and active.name == "mine.keras" and active.spec is None
+    assert active.test_accuracy == pytest.approx(uploaded.test_accuracy)
+    same_predictions(active.model, small_trained_mlp)
+    assert fresh.title[0].value == translate("draw.title", "ko")
