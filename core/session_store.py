@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.runs import MODEL_FILE as RUN_MODEL
 from core.runs import InvalidIdError, RunStore, check_id, write_json_atomic
 
 if TYPE_CHECKING:
@@ -134,12 +135,13 @@ class SessionStore:
         return keras.saving.load_model(path, safe_mode=True)
 
     def run_id_of(self, owner: str, run_dir: str | Path | None) -> str | None:
-        """The id of one of the owner's runs from its folder's path; None for any other path."""
+        """The id of the owner's run in this folder if it saved its model; else None (another
+        owner's run, a training stopped before it began, any other path)."""
         if run_dir is None:
             return None
         try:
             run_id = check_id(Path(run_dir).name, "run id")
-            same = self.runs.run_dir(owner, run_id) == Path(run_dir).resolve()
+            path = self.runs.run_dir(owner, run_id)
         except InvalidIdError:
             return None
-        return run_id if same else None
+        return run_id if path == Path(run_dir).resolve() and (path / RUN_MODEL).exists() else None

@@ -105,6 +105,10 @@ def test_a_run_model_is_kept_as_its_run_id_and_loaded_from_the_run(store, mnist)
 def test_another_owners_run_or_any_other_path_is_not_a_run_id(store, tmp_path):
     owner, other = new_owner_token(), new_owner_token()
     theirs = store.runs.new_run_dir(other)
+    build_model(PRESETS["mlp_sgd"].spec).save(theirs / RUN_MODEL_FILE)
+    assert store.run_id_of(other, str(theirs)) == theirs.name
     assert store.run_id_of(owner, str(theirs)) is None
+    empty = store.runs.new_run_dir(owner)  # a training stopped while queued saves no model
+    assert store.run_id_of(owner, str(empty)) is None
     assert store.run_id_of(owner, str(tmp_path / "Not An Id")) is None
     assert store.run_id_of(owner, None) is None

@@ -87,13 +87,11 @@ def keep_session() -> None:
     state = st.session_state
     settings |= {k: state[k] for k in SETTING_KEYS if k in state and is_plain(state[k])}
     layers = kept.layers
-    if Keys.BUILD_LAYERS in st.session_state:
+    if Keys.BUILD_LAYERS in state:
         layers = [layer.to_dict() for layer in current_layers()]
     active = active_model()
-    if active is not None and "train_settings_for" in st.session_state:
-        settings[SETTINGS_FOR_MODEL] = st.session_state["train_settings_for"] == _network_key(
-            active
-        )
+    if active is not None and "train_settings_for" in state:
+        settings[SETTINGS_FOR_MODEL] = state["train_settings_for"] == _network_key(active)
     record = SessionRecord(_saved_model(active, kept.model), settings, layers)
     if record == kept:
         return
