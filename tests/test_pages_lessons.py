@@ -211,6 +211,7 @@ def test_a_lesson_counts_only_what_was_done_for_it(language):
     at = open_page("lessons", at)
     assert step_line(at, "first_mlp.build", language).endswith(todo)
     at = build_preset(at, "mlp_sgd")  # now lesson 1 is open (the first, chosen by default)
+    at = open_page("inspect", at)  # an event: the summary read
     at = open_page("train", at)
     by_key(at.selectbox, "train_subset").select(1_000).run()
     by_key(at.number_input, "train_epochs").set_value(5).run()
@@ -221,7 +222,7 @@ def test_a_lesson_counts_only_what_was_done_for_it(language):
     assert step_line(at, "first_mlp.build", language).endswith(done)
     assert step_line(at, "first_mlp.train", language).endswith(done)
     labels = by_key(at.selectbox, "lessons_choice").options
-    assert labels[0].endswith("(2/6)"), labels  # build and train
+    assert labels[0].endswith("(3/6)"), labels  # build, summary and train
     assert all(
         label.endswith(f"(0/{len(lesson.steps)})")
         for label, lesson in zip(labels[1:], LESSONS[1:], strict=True)
@@ -229,3 +230,4 @@ def test_a_lesson_counts_only_what_was_done_for_it(language):
     by_key(at.selectbox, "lessons_choice").select("basics").run()
     assert step_line(at, "basics.fit", language).endswith(todo)
     assert step_line(at, "basics.dense", language).endswith(todo)
+    assert step_line(at, "basics.summary", language).endswith(todo)
