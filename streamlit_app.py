@@ -5,6 +5,7 @@ import sys
 import streamlit as st
 from streamlit.runtime.scriptrunner import RerunException, StopException
 
+from ui.durable import keep_session, restore_session
 from ui.i18n import language_switch, t
 from ui.navigation import app_pages, run_page
 from ui.runtime import (
@@ -25,6 +26,7 @@ skip_repl_check()
 st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
 init_session_state()
 owner_token()  # keep ?session=... in the URL so that a refresh finds this session's runs
+restore_session()  # on a refresh: the active model and the pages' settings, from the runs folder
 adopt_finished_job()
 nickname()  # the learner's nickname from ?name=..., before the page uses it
 # Korean wraps between words, as Korean text is set, never inside one (narrow captions, tables).
@@ -53,3 +55,4 @@ finally:
 if active_model() is not shown_model:
     with sidebar.container():
         active_model_sidebar()
+keep_session()  # what a refresh brings back, written when it changed

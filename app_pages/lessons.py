@@ -5,9 +5,8 @@ import streamlit as st
 from core.lessons import LESSONS, LESSONS_BY_KEY, Lesson
 from ui.i18n import t, tm
 from ui.lesson_progress import lesson_results
-from ui.state import init_session_state
+from ui.state import Keys, init_session_state
 
-CURRENT_LESSON = "lessons_current"  # the lesson last chosen, kept while visiting other pages
 STATUS_MARKS = {
     "todo": ":gray[:material/radio_button_unchecked:]",
     "done": ":green[:material/check_circle:]",
@@ -49,11 +48,11 @@ def lesson_label(key: str) -> str:
 labels = {key: lesson_label(key) for key in LESSONS_BY_KEY}  # worked out once per run
 # Streamlit forgets a widget's value on pages that do not draw it: the lesson outlives it here.
 if "lessons_choice" not in st.session_state:
-    st.session_state["lessons_choice"] = st.session_state.get(CURRENT_LESSON, LESSONS[0].key)
+    st.session_state["lessons_choice"] = st.session_state.get(Keys.LESSON, LESSONS[0].key)
 choice = st.selectbox(
     t("lessons.choose"), list(labels), format_func=labels.__getitem__, key="lessons_choice"
 )
-st.session_state[CURRENT_LESSON] = choice
+st.session_state[Keys.LESSON] = choice
 lesson = LESSONS_BY_KEY[choice]
 done = steps_done(lesson)
 st.progress(

@@ -1,6 +1,7 @@
 """Train page: settings, a background training job watched live, stop and continue."""
 
 import dataclasses
+from pathlib import Path
 
 import streamlit as st
 
@@ -9,11 +10,18 @@ from core.engine.runner import save_start_model
 from core.i18n import MessageError
 from core.presets import preset_of
 from ui.i18n import t, tm
+from ui.lesson_progress import record_run
 from ui.live_view import curves, live_curves, live_progress, summary
 from ui.navigation import end_page
 from ui.resources import engine, run_store
-from ui.session import current_job, owner_token, stop_current_job, watch
-from ui.state import init_session_state, require_active_model
+from ui.session import (
+    belongs_to_active_model,
+    current_job,
+    owner_token,
+    stop_current_job,
+    watch,
+)
+from ui.state import Keys, active_model, init_session_state, require_active_model
 from ui.train_settings import prepare_settings, settings_ui, show_settings_of, suggested_config
 
 init_session_state()
@@ -32,16 +40,21 @@ else:
         t("train.model_line", name=active.name, parameters=active.model.count_params(), how=how)
     )
     prepare_settings(active.spec or active.uid, suggested_config(preset))
+    if job is not None and not belongs_to_active_model(job):
+        job = None  # another model's finished training (say, before Build made a new one)
 config = settings_ui(disabled=running)
 
 
 def start(request: TrainingRequest) -> bool:
     """Submit the training and watch it; False (with the reason shown) if it cannot start."""
     try:
-        watch(engine().submit(request))
+        handle = engine().submit(request)
     except MessageError as error:  # busy, settings, or a model that cannot train: say why
         st.error(tm(error))
         return False
+    watch(handle)
+    record_run(Path(handle.run_dir).name)  # the lesson open now counts this run
+    st.session_state[Keys.JOB_MODEL] = active_model().uid
     st.rerun()
 
 

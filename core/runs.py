@@ -172,6 +172,13 @@ class RunStore:
                 records.append(_read_record(path, active))
         return records
 
+    def has_models(self, owner: str) -> bool:
+        """Whether one of the owner's runs saved a model (cheap: reads no file)."""
+        base = self.owner_dir(owner)
+        return base.is_dir() and any(
+            _ID_RE.fullmatch(p.name) and (p / MODEL_FILE).exists() for p in base.iterdir()
+        )
+
     def load_run(
         self, owner: str, run_id: str, training: Collection[str | Path] | None = None
     ) -> RunRecord:

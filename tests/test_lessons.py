@@ -1,5 +1,6 @@
 """The lessons' step checks against made-up session results: not done, done, done with another number."""
 
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -299,13 +300,12 @@ def test_progress_never_falls_back_and_survives_the_disk(tmp_path):
     # Later the learner builds another MLP: the tutorial's count stays ticked off.
     assert progress.keep({build.key: differs})[build.key] == done
     assert progress.keep({build.key: StepResult("todo")})[build.key] == done
-    progress.events["download_h5"] = {"file": "x.h5"}
-    progress.evaluations["x|h5"] = evaluation(MLP64, "h5")
+    progress.events["first_mlp"] = {"download_h5": {"file": "x.h5"}}
+    progress.evaluations["first_mlp"] = {"x|h5": evaluation(MLP64, "h5")}
+    progress.runs["20261202-031500-ab12"] = "first_mlp"
     save_progress(path, progress)
     again = load_progress(path)
-    assert again.steps[build.key] == done
-    assert again.events == {"download_h5": {"file": "x.h5"}}
-    assert again.evaluations == {"x|h5": evaluation(MLP64, "h5")}
+    assert again == progress
     # Nested messages (yes/no inside the callbacks result) survive the round trip.
     callbacks = STEPS["saving.callbacks"].check(CASES["saving.callbacks"][1])
     again.keep({"saving.callbacks": callbacks})
@@ -313,6 +313,31 @@ def test_progress_never_falls_back_and_survives_the_disk(tmp_path):
     assert load_progress(path).steps["saving.callbacks"].yours.render("ko") == (
         callbacks.yours.render("ko")
     )
+
+
+def test_a_done_step_keeps_the_result_that_did_it():
+    """Lesson 5: step 2's result (its own run) does not switch to step 6's later, closer run."""
+    step = STEPS["cnn.train"]
+    own = step.check(runs(run(CNN, test_accuracy=0.9901)))
+    later = step.check(runs(run(CNN, test_accuracy=0.9907)))
+    progress = Progress()
+    progress.keep({step.key: own})
+    assert progress.keep({step.key: later})[step.key] == own
+    # A step that differed takes the learner's next try, and a done one over it.
+    differs = step.check(runs(run(CNN, test_accuracy=0.97)))
+    closer = step.check(runs(run(CNN, test_accuracy=0.98)))
+    fresh = Progress()
+    fresh.keep({step.key: differs})
+    assert fresh.keep({step.key: closer})[step.key] == closer
+    assert fresh.keep({step.key: own})[step.key] == own
+
+
+def test_a_file_from_before_lessons_kept_their_own_results_keeps_only_its_steps(tmp_path):
+    path = tmp_path / "lessons.json"
+    done = {"status": "done", "yours": None}
+    old = {"events": {"download_h5": {"file": "x.h5"}}, "steps": {"first_mlp.save": done}}
+    path.write_text(json.dumps(old))
+    assert load_progress(path) == Progress(steps={"first_mlp.save": StepResult("done")})
 
 
 def test_a_damaged_progress_file_starts_over(tmp_path):

@@ -68,6 +68,30 @@ def test_opened_from_the_mistakes_page_with_that_digit(small_trained_mlp, mnist)
     assert f"Test digit #{index}, a {mnist.y_test[index]}" in shown(at)
 
 
+@pytest.mark.parametrize(
+    ("language", "title"), [("en", "Look inside the network"), ("ko", "신경망 속 들여다보기")]
+)
+def test_the_button_keeps_the_language_and_the_session(small_trained_mlp, language, title):
+    """st.switch_page clears the URL and the widgets' values: the switch must keep ?lang=."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apptest_helpers import APP, TIMEOUT
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["lang"] = language
+    at.run()
+    token = at.query_params["session"]
+    at.session_state["active_model"] = ActiveModel(small_trained_mlp, "small MLP", "trained")
+    by_key(at.sidebar.text_input, "session_nickname").input("Mina").run()
+    at = open_page("mistakes", at)
+    by_key(at.button, "mistakes_look_inside").click().run()
+    assert not at.exception
+    assert at.title[0].value == title
+    assert by_key(at.sidebar.radio, "app_language").value == language
+    assert at.query_params["lang"] == language and at.query_params["session"] == token
+    assert by_key(at.sidebar.text_input, "session_nickname").value == "Mina"
+
+
 def test_a_drawing_sent_from_the_draw_page_is_shown(small_trained_mlp, mnist):
     at = with_model("look_inside", small_trained_mlp)
     at.session_state[Keys.LOOK_INSIDE_DIGIT] = mnist.x_test[3] / np.float32(255)

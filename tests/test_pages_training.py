@@ -2,10 +2,13 @@
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.i18n import translate
 from core.presets import PRESETS
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
+from ui.i18n import SWITCH_KEY
 from ui.state import ActiveModel, Keys
 
 JOB_TIMEOUT = 120
@@ -165,3 +168,21 @@ def test_an_uploaded_model_trains_from_a_copy_in_its_run_folder():
     for kept, now in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(kept, now)  # the upload itself is left as it was
     assert (Path(job.run_dir) / "start.keras").exists()
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_a_new_model_does_not_show_the_last_models_training(language):
+    """Right after Build, Train has nothing finished to show: the finished job trained another model."""
+    at = built_session("train")
+    at.query_params["lang"] = language
+    by_key(at.sidebar.radio, SWITCH_KEY).set_value(language).run()
+    at = train_quickly(at)
+    assert at.session_state[Keys.JOB].wait(JOB_TIMEOUT)
+    at.run()
+    assert by_key(at.button, "train_continue")  # the finished job belongs to the active model
+    at = open_page("build", at)
+    by_key(at.button, "build_submit").click().run()
+    at = open_page("train", at)
+    assert not [b for b in at.button if b.key == "train_continue"]
+    assert translate("train.press_train", language) in [c.value for c in at.caption]
+    assert translate("train.finished", language) not in texts(at)

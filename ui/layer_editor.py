@@ -38,6 +38,11 @@ def _new_rows(layers: tuple[LayerSpec, ...]) -> list[EditorLayer]:
     return [EditorLayer(first + offset, layer) for offset, layer in enumerate(layers)]
 
 
+def set_editor_layers(layers: tuple[LayerSpec, ...]) -> None:
+    """Put these layers in the editor (the session's kept ones, after a refresh)."""
+    st.session_state[Keys.BUILD_LAYERS] = _new_rows(layers)
+
+
 def load_preset(key: str) -> None:
     """Replace the editor's network and compile settings by a preset's."""
     spec = PRESETS[key].spec

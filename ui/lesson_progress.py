@@ -1,9 +1,15 @@
-"""The learner's results for the Lessons, gathered from the session and kept beside its runs."""
+"""The learner's results for the Lessons, gathered from the session and kept beside its runs.
+
+What the learner does is kept under the lesson open at the time (Keys.LESSON): nothing before the
+first visit to the Lessons page, and nothing done for one lesson, ticks another lesson's steps.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import streamlit as st
 
 from core.lessons import (
     EvaluationFacts,
@@ -21,7 +27,7 @@ from core.runs import RunRecord
 from core.spec import NetworkSpec, analyze
 from ui.resources import run_store
 from ui.session import owner_token
-from ui.state import active_model
+from ui.state import Keys, active_model
 
 PROGRESS_FILE = "lessons.json"  # in runs/<owner token>/, beside the session's run folders
 FINISHED = ("finished", "stopped")
@@ -69,6 +75,11 @@ def _run_facts(record: RunRecord, active: ModelFacts | None) -> RunFacts | None:
     )
 
 
+def current_lesson() -> str | None:
+    """The lesson the learner has open (last chosen on the Lessons page), None before any."""
+    return st.session_state.get(Keys.LESSON)
+
+
 def _active_facts() -> ModelFacts | None:
     active = active_model()
     return model_facts(active.model, active.name) if active is not None else None
@@ -92,21 +103,28 @@ def _update(change: Any) -> None:
 
 
 def record_event(name: str, **details: Any) -> None:
-    """Note that the learner did something no state shows (a download, a page looked at)."""
+    """Note, for the open lesson, that the learner did something no state shows (a download)."""
+    lesson = current_lesson()
+    if lesson is None:
+        return
     facts = _active_facts()
     entry = details | ({"model": facts.to_dict()} if facts else {})
 
     def change(progress: Progress) -> bool:
-        if progress.events.get(name) == entry:
+        events = progress.events.setdefault(lesson, {})
+        if events.get(name) == entry:
             return False
-        progress.events[name] = entry
+        events[name] = entry
         return True
 
     _update(change)
 
 
 def record_evaluations(evaluated: list[Any]) -> None:
-    """Keep the facts of uploaded models the Evaluate page has evaluated (ui.uploads results)."""
+    """Keep, for the open lesson, the uploads the Evaluate page has evaluated (ui.uploads results)."""
+    lesson = current_lesson()
+    if lesson is None:
+        return
     facts = []
     for upload in evaluated:
         per_class = upload.report.per_class
@@ -125,26 +143,46 @@ def record_evaluations(evaluated: list[Any]) -> None:
         )
 
     def change(progress: Progress) -> bool:
-        before = dict(progress.evaluations)
+        evaluations = progress.evaluations.setdefault(lesson, {})
+        before = dict(evaluations)
         for fact in facts:
             key = f"{fact.model.name}|{fact.kind}"
-            progress.evaluations.pop(key, None)  # re-inserted last: newest last
-            progress.evaluations[key] = fact
-        return list(progress.evaluations.items()) != list(before.items())
+            evaluations.pop(key, None)  # re-inserted last: newest last
+            evaluations[key] = fact
+        return list(evaluations.items()) != list(before.items())
 
     _update(change)
 
 
-def learner_results(progress: Progress) -> LearnerResults:
-    """The session's results: active model, finished runs on disk, uploads and events."""
+def record_run(run_id: str) -> None:
+    """Note that this run was started (or continued) for the open lesson."""
+    lesson = current_lesson()
+    if lesson is None:
+        return
+
+    def change(progress: Progress) -> bool:
+        if progress.runs.get(run_id) == lesson:
+            return False
+        progress.runs[run_id] = lesson
+        return True
+
+    _update(change)
+
+
+def learner_results(progress: Progress, lesson: str, records: list[RunRecord]) -> LearnerResults:
+    """What the learner did for one lesson: the model made active, runs, uploads and events."""
     active = _active_facts()
-    records = run_store().list_runs(owner_token())
-    runs = tuple(r for r in (_run_facts(record, active) for record in records) if r is not None)
+    runs = tuple(
+        facts
+        for record in records
+        if progress.runs.get(record.run_id) == lesson
+        and (facts := _run_facts(record, active)) is not None
+    )
     return LearnerResults(
-        active=active,
+        active=active if st.session_state.get(Keys.ACTIVE_LESSON) == lesson else None,
         runs=runs,
-        evaluations=tuple(reversed(progress.evaluations.values())),  # newest first
-        events=progress.events,
+        evaluations=tuple(reversed(progress.evaluations.get(lesson, {}).values())),  # newest first
+        events=progress.events.get(lesson, {}),
     )
 
 
@@ -152,10 +190,10 @@ def lesson_results(lessons: tuple[Lesson, ...]) -> tuple[dict[str, StepResult], 
     """Every step's best result so far in this session, and whether the progress is kept on disk."""
     path = progress_path()
     progress = load_progress(path)
-    results = learner_results(progress)
+    records = run_store().list_runs(owner_token())
     current: dict[str, StepResult] = {}
     for lesson in lessons:
-        current |= check_lesson(lesson, results)
+        current |= check_lesson(lesson, learner_results(progress, lesson.key, records))
     before = dict(progress.steps)
     kept = progress.keep(current)
     saved = _save(path, progress) if progress.steps != before else True

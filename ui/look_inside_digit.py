@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from ui.navigation import switch_page
 from ui.state import Keys
 
 
@@ -20,4 +21,4 @@ def choose_digit(digit: int | np.ndarray) -> None:
 def open_look_inside(digit: int | np.ndarray) -> None:
     """Select a digit and go to the Look inside page (for buttons on other pages)."""
     choose_digit(digit)
-    st.switch_page("app_pages/look_inside.py")
+    switch_page("look_inside")

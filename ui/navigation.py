@@ -64,6 +64,16 @@ def end_page() -> NoReturn:
     raise PageDone
 
 
+def switch_page(script: str) -> NoReturn:
+    """Go to app_pages/<script>.py as a button's action, keeping the session's URL.
+
+    `st.switch_page` clears the query parameters (?lang=, ?session=, ?name=) and, on a page
+    change it starts itself, every widget's value, the language switch's included: without them
+    the next page would fall back to the browser's language.
+    """
+    st.switch_page(f"app_pages/{script}.py", query_params=st.query_params.to_dict())
+
+
 def run_page(page: StreamlitPage) -> None:
     """Run the chosen page's script up to its end or its `end_page()`."""
     with suppress(PageDone):

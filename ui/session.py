@@ -63,6 +63,14 @@ def stop_current_job() -> None:
         job.stop()
 
 
+def belongs_to_active_model(job: TrainingHandle) -> bool:
+    """Whether a job trained the active model: it made it (its run) or started from it (a failed one)."""
+    active = st.session_state.get(Keys.ACTIVE_MODEL)
+    if active is None:
+        return False
+    return active.run_dir == str(job.run_dir) or st.session_state.get(Keys.JOB_MODEL) == active.uid
+
+
 def adopt_finished_job() -> None:
     """Once a job has ended with a model, make that model the active one (on any page)."""
     job = st.session_state.get(Keys.JOB)
@@ -119,7 +127,9 @@ def _nickname_typed() -> None:
 def nickname_input() -> str | None:
     """A one-line nickname box, where the caller draws it (the sidebar); the name goes to the URL
     and beside the runs."""
-    nickname()
+    saved = nickname()
+    # A page change made by st.switch_page forgets every widget's value, this box's too.
+    st.session_state.setdefault(NICKNAME_INPUT, saved or "")
     st.text_input(
         t("class.nickname_label"),
         key=NICKNAME_INPUT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.i18n import t
-from ui.state import active_model
+from ui.state import active_model, has_runs
 
 
 def active_model_sidebar() -> None:
@@ -13,7 +13,7 @@ def active_model_sidebar() -> None:
     st.subheader(t("sidebar.active_model"))
     active = active_model()
     if active is None:
-        st.caption(t("sidebar.none_yet"))
+        st.caption(t("sidebar.none_yet_runs" if has_runs() else "sidebar.none_yet"))
         return
     st.markdown(f"**{active.name}**")
     source = t(f"sidebar.source.{active.source}")

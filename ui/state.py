@@ -12,6 +12,7 @@ from core.presets import DEFAULT_PRESET, PRESETS
 from core.spec import NetworkSpec
 from ui.i18n import t
 from ui.navigation import end_page
+from ui.resources import run_store
 
 
 class Keys:
@@ -29,8 +30,11 @@ class Keys:
     OWNER = "owner_token"  # names this browser session's runs; mirrored in the URL
     JOB = "training_job"  # the session's latest TrainingHandle (core.engine)
     ADOPTED_JOB = "adopted_job"  # the job whose model already became the active model
+    JOB_MODEL = "training_job_model"  # uid of the active model the latest job started from
     UPLOADS = "evaluate_uploads_cache"  # {signature of uploaded files: [EvaluatedUpload]}
     LOOK_INSIDE_DIGIT = "look_inside_digit"  # test index (int) or a drawing (28x28 floats)
+    LESSON = "lessons_current"  # the lesson last chosen, kept while visiting other pages
+    ACTIVE_LESSON = "active_model_lesson"  # the lesson open when the active model was made active
 
 
 @dataclass
@@ -65,16 +69,28 @@ def active_model() -> ActiveModel | None:
 
 
 def set_active_model(active: ActiveModel) -> None:
+    """Make a model the active one, for the lesson open now (its steps may count it)."""
     st.session_state[Keys.ACTIVE_MODEL] = active
+    st.session_state[Keys.ACTIVE_LESSON] = st.session_state.get(Keys.LESSON)
 
 
 def require_active_model() -> ActiveModel:
     """The active model, or a hint and a stop when there is none."""
     active = active_model()
     if active is None:
-        st.info(t("app.no_active_model"))
+        if has_runs():
+            st.info(t("app.no_active_model_runs"))
+            st.page_link("app_pages/runs.py", label=t("app.go_to_runs"), icon=":material/history:")
+        else:
+            st.info(t("app.no_active_model"))
         st.page_link(
             "app_pages/build.py", label=t("app.go_to_build"), icon=":material/construction:"
         )
         end_page()
     return active
+
+
+def has_runs() -> bool:
+    """Whether this session has a run with a saved model (it can become the active model)."""
+    owner = st.session_state.get(Keys.OWNER)
+    return owner is not None and run_store().has_models(owner)

@@ -48,6 +48,9 @@ def _widget_values(config: TrainConfig) -> dict[str, object]:
     }
 
 
+SETTING_KEYS = tuple(_widget_values(TrainConfig()))  # every settings widget's key
+
+
 def prepare_settings(network: object, suggested: TrainConfig) -> None:
     """Give every setting a value; another network starts from its suggested ones."""
     values = _widget_values(suggested)

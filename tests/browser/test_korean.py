@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from core.i18n import translate
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.test_training_and_drawing import draw_stroke
 
 pytestmark = pytest.mark.browser
 
@@ -115,3 +116,29 @@ def test_the_browser_language_decides_without_lang(browser: Browser, app_url, lo
         expect(page).to_have_url(re.compile("lang=" + ("ko" if locale == "ko-KR" else "en")))
     finally:
         context.close()
+
+
+def test_look_inside_from_draw_stays_korean(page, app_url):
+    """The Look inside button (st.switch_page) used to switch a Korean session to English."""
+    page.goto(f"{app_url}/?lang=ko")
+    wait_for_app(page)
+    go_to_korean(page, "모델 만들기")
+    page.get_by_role("button", name="모델 만들기", exact=True).click()
+    expect(page.get_by_text("이제 이 모델이 현재 모델입니다")).to_be_visible(timeout=90_000)
+    wait_for_app(page)
+    go_to_korean(page, translate("nav.draw", "ko"))
+    expect(page.locator("canvas").first).to_be_visible(timeout=60_000)
+    draw_stroke(page, [(140, 40), (140, 120), (141, 200), (141, 240)])
+    button = page.get_by_role("button", name=translate("look_inside.open", "ko"))
+    expect(button).to_be_visible(timeout=30_000)
+    wait_for_app(page)
+    button.click()
+    title = translate("look_inside.title", "ko")
+    expect(page.locator("h1").first).to_have_text(title, timeout=90_000)
+    wait_for_app(page)
+    expect(page).to_have_url(re.compile(r"lang=ko"))
+    expect(page).to_have_url(re.compile(r"session=[0-9a-f]{16}"))
+    main = page.get_by_test_id("stMain")
+    expect(main).to_contain_text(translate("look_inside.your_drawing", "ko"))
+    expect(page.get_by_test_id("stSidebarNav")).to_contain_text("모델 만들기")
+    assert_korean_page(page)
