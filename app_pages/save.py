@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.codegen import to_python
+from core.codegen import script_config, to_python
 from core.export import (
     EXPORT_FORMATS,
     ExportFailed,
@@ -96,7 +96,7 @@ with st.container(border=True):
     if active.spec:
         button_col.download_button(
             t("save.script_label"),
-            to_python(active.spec),
+            to_python(active.spec, script_config(active.spec, active.run_dir)),
             file_name=f"{active.spec.slug}.py",
             key="save_script",
             on_click="ignore",
