@@ -6,7 +6,7 @@ from core.build import build_model
 from core.codegen import script_config, to_python
 from core.presets import PRESETS
 from core.spec import NetworkSpec, analyze
-from ui.i18n import option_labels, t, tm
+from ui.i18n import language, option_labels, t, tm
 from ui.layer_editor import (
     add_layer_ui,
     compile_ui,
@@ -81,7 +81,7 @@ with layers_tab:
 
 with code_tab:
     if analysis.ok:
-        script = to_python(spec, script_config(spec))
+        script = to_python(spec, script_config(spec), language=language())
         st.caption(t("build.code_caption"))
         st.download_button(
             t("build.download_script"),

@@ -56,6 +56,7 @@ with answer_col:
             str(digit),
             t("draw.sure", confidence=probabilities[digit]),
             delta_color="off",
+            delta_arrow="off",
         )
         st.plotly_chart(probability_bars(probabilities), key="draw_probabilities")
         if st.button(t("look_inside.open"), key="draw_look_inside", icon=":material/visibility:"):
@@ -81,6 +82,7 @@ if my_digits:
         f"{np.mean(said == labels):.0%}",
         t("draw.count", count=len(labels)),
         delta_color="off",
+        delta_arrow="off",
     )
     st.image(
         [sharp_digit(d) for d in images],

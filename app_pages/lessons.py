@@ -2,8 +2,9 @@
 
 import streamlit as st
 
+from core.i18n import code_comments
 from core.lessons import LESSONS, LESSONS_BY_KEY, Lesson
-from ui.i18n import t, tm
+from ui.i18n import language, t, tm
 from ui.lesson_progress import lesson_results
 from ui.state import init_session_state
 
@@ -75,7 +76,7 @@ for number, step in enumerate(lesson.steps, start=1):
             label=t("lessons.open", page=t(f"nav.{step.page}")),
             icon=PAGE_ICONS[step.page],
         )
-        st.code(step.code, language="python")
+        st.code(code_comments(step.code, language()), language="python")
         tutorial_col, yours_col = st.columns(2)
         tutorial_col.markdown(f"**{t('lessons.tutorial_got')}**  \n{tm(step.tutorial)}")
         yours = tm(result.yours) if result.yours else t("lessons.not_yet")

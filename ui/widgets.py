@@ -11,6 +11,8 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+from ui.i18n import language
+
 PIXEL_SCALE = 3  # 28x28 digits are shown as 84x84 sharp pixels
 
 
@@ -62,3 +64,14 @@ GRID_STYLE = f"""
   image-rendering: pixelated; }}
 .digit-grid figcaption {{ font-size: 0.8rem; line-height: 1.3; opacity: 0.65; }}
 """
+
+
+def relabel_after_language_switch(key: str) -> None:
+    """Call before a select box whose option labels are translated: after a language switch,
+    set its (language-neutral) value again, so that the browser shows the option in the new
+    language (the browser keeps the label it has while the value itself stays valid)."""
+    marker = f"{key}__language"
+    chosen = language()
+    if st.session_state.get(marker, chosen) != chosen and key in st.session_state:
+        st.session_state[key] = st.session_state[key]
+    st.session_state[marker] = chosen
