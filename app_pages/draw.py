@@ -66,12 +66,31 @@ st.divider()
 st.subheader(t("draw.my_digits"))
 my_digits: list = st.session_state[Keys.MY_DIGITS]
 label_col, keep_col = st.columns([2, 3], vertical_alignment="bottom")
-label = label_col.selectbox(
-    t("draw.label"), list(range(10)), key="draw_label", persist_state="session"
-)
-if keep_col.button(t("draw.keep"), key="draw_keep", disabled=image is None):
-    my_digits.append((image, int(label)))
+
+
+def _keep(drawing: np.ndarray) -> None:
+    # Back to "choose" after each digit: the next drawing gets its own label, not the last one.
+    label = int(st.session_state["draw_label"])
+    my_digits.append((drawing, label))
+    st.session_state["draw_label"] = None
     st.toast(t("draw.kept", label=label, count=len(my_digits)))
+
+
+label = label_col.selectbox(
+    t("draw.label"),
+    list(range(10)),
+    index=None,
+    placeholder=t("draw.label_choose"),
+    key="draw_label",
+    persist_state="session",
+)
+keep_col.button(
+    t("draw.keep"),
+    key="draw_keep",
+    disabled=image is None or label is None,
+    on_click=_keep,
+    args=(image,),
+)
 
 if my_digits:
     images = np.stack([digit for digit, _ in my_digits])
