@@ -11,7 +11,7 @@ from ui.lesson_progress import record_evaluations
 from ui.navigation import end_page
 from ui.resources import mnist
 from ui.state import ActiveModel, active_model, init_session_state, set_active_model
-from ui.uploads import evaluate_uploads
+from ui.uploads import evaluate_uploads, uploader_texts
 from ui.widgets import digit_grid
 
 init_session_state()
@@ -23,6 +23,7 @@ uploaded = st.file_uploader(
     accept_multiple_files=True,
     key="evaluate_files",
 )
+uploader_texts("evaluate_files")
 active = active_model()
 weights_only = st.checkbox(
     t("evaluate.weights_only"),

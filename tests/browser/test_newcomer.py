@@ -1,0 +1,79 @@
+"""In real Chromium, in Korean, what a newcomer met in the first hour (issue 21, findings 5 to 9),
+and drawing a digit with a finger on a phone (issue 21, item 5). Screenshots in test-artifacts/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.browser.conftest import (
+    build_preset,
+    go_to,
+    screenshot,
+    start_training,
+    wait_for_app,
+)
+
+pytestmark = pytest.mark.browser
+
+KOREAN_HEADINGS = {
+    "모델 만들기": "신경망 만들기",
+    "학습": "학습",
+    "저장": "모델 저장하기",
+    "평가": "저장된 모델 평가",
+    "오답": "오답 살펴보기",
+    "그리기": "숫자 그리기",
+}
+
+
+@pytest.fixture(scope="module")
+def korean(browser: Browser, app_url: str) -> Iterator[Page]:
+    """One learner's tab: the MLP 512 tutorial built and trained on 1,000 digits, in Korean."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    build_preset(page, app_url, "Tutorial MLP 512 + Dropout (Adam)")
+    go_to(page, "Train")
+    start_training(page, "1,000 (seconds)", epochs=2)
+    expect(page.get_by_text("Training finished")).to_be_visible(timeout=180_000)
+    wait_for_app(page)
+    page.get_by_text("한국어", exact=True).click()
+    wait_for_app(page)
+    yield page
+    context.close()
+
+
+def go(page: Page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    expect(page.locator("h1").first).to_contain_text(KOREAN_HEADINGS[title], timeout=90_000)
+    wait_for_app(page)
+
+
+def box(locator: Locator) -> dict:
+    found = locator.bounding_box()
+    assert found is not None, locator
+    return found
+
+
+def overlap(a: dict, b: dict) -> bool:
+    """Whether two bounding boxes share any area."""
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def test_the_file_uploader_speaks_korean(korean):
+    go(korean, "평가")
+    zone = korean.get_by_test_id("stFileUploaderDropzone")
+    words = zone.evaluate(
+        """zone => [...zone.querySelectorAll('button p, [data-testid=stFileUploaderDropzoneInstructions] span')]
+        .map(e => [getComputedStyle(e).fontSize, getComputedStyle(e, '::after').content])"""
+    )
+    # Streamlit's own English words take no room; the catalog's Korean ones show in their place.
+    assert words == [["0px", '"파일 올리기"'], ["0px", '"파일당 최대 50MB"']]
+    screenshot(korean, "newcomer-evaluate-uploader-ko")
