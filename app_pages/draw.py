@@ -24,7 +24,9 @@ def _clear() -> None:
 
 canvas_col, seen_col, answer_col = st.columns([3, 2, 4])
 with canvas_col:
-    stroke = st.slider(t("draw.pen_width"), 8, 40, STROKE_WIDTH, key="draw_stroke_width")
+    # Only a short heading above the canvas: its toolbar shows over whatever is at its right end.
+    st.markdown(t("draw.canvas_heading"))
+    stroke = st.session_state.get("draw_stroke_width", STROKE_WIDTH)
     result = st_canvas(
         stroke_width=stroke,
         stroke_color="#ffffff",
@@ -35,6 +37,7 @@ with canvas_col:
         return_image_data=True,
         key=f"draw_canvas_{st.session_state[Keys.CANVAS_VERSION]}",
     )
+    st.slider(t("draw.pen_width"), 8, 40, STROKE_WIDTH, key="draw_stroke_width")
     st.button(t("draw.clear"), key="draw_clear", on_click=_clear, icon=":material/delete:")
 
 rgba = result.image_data if result is not None else None

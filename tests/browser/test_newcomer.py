@@ -3,6 +3,7 @@ and drawing a digit with a finger on a phone (issue 21, item 5). Screenshots in 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -77,3 +78,17 @@ def test_the_file_uploader_speaks_korean(korean):
     # Streamlit's own English words take no room; the catalog's Korean ones show in their place.
     assert words == [["0px", '"파일 올리기"'], ["0px", '"파일당 최대 50MB"']]
     screenshot(korean, "newcomer-evaluate-uploader-ko")
+
+
+def test_the_canvas_toolbar_leaves_the_pen_width_slider_alone(korean):
+    go(korean, "그리기")
+    canvas = korean.get_by_test_id("stBidiComponentIsolated").first
+    canvas.hover()
+    toolbar = korean.locator(".dc-toolbar").first
+    expect(toolbar).to_have_css("opacity", "1")
+    time.sleep(0.5)  # its slide into place
+    slider = korean.get_by_test_id("stSlider").first
+    heading = korean.get_by_text("여기에 그리세요", exact=True)
+    assert not overlap(box(toolbar), box(slider))
+    assert not overlap(box(toolbar), box(heading))
+    screenshot(korean, "newcomer-draw-toolbar-ko")
