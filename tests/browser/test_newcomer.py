@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.browser.conftest import (
+    assert_no_exception,
     build_preset,
     go_to,
     screenshot,
@@ -92,3 +93,34 @@ def test_the_canvas_toolbar_leaves_the_pen_width_slider_alone(korean):
     assert not overlap(box(toolbar), box(slider))
     assert not overlap(box(toolbar), box(heading))
     screenshot(korean, "newcomer-draw-toolbar-ko")
+
+
+def test_a_click_on_a_confusion_cell_shows_those_mistakes(korean):
+    go(korean, "오답")
+    korean.get_by_role("tab", name="혼동 행렬").click()
+    table = korean.get_by_test_id("stDataFrame").first
+    expect(table).to_be_visible()
+    table.hover()
+    toolbar = korean.locator("[data-testid=stElementToolbar]:visible")
+    expect(toolbar).to_have_count(1)
+    caption = korean.get_by_text("행은 실제 숫자", exact=False)
+    assert not overlap(box(toolbar), box(caption))
+    screenshot(korean, "newcomer-confusion-ko")
+    # Row 4 (true 4), column 9 (said 9): 11 columns of equal width, the index first.
+    area = box(table.locator("canvas").first)
+    header = 35
+    row_height = (area["height"] - header) / 10
+    column_width = area["width"] / 11
+    korean.mouse.click(area["x"] + column_width * 10.5, area["y"] + header + row_height * 4.5)
+    wait_for_app(korean)
+    expect(korean.get_by_role("tab", name="오답", exact=True)).to_have_attribute(
+        "aria-selected", "true"
+    )
+    true_box = korean.get_by_test_id("stSelectbox").filter(has_text="실제 숫자")
+    said_box = korean.get_by_test_id("stSelectbox").filter(has_text="예측한 숫자")
+    expect(true_box.locator("input")).to_have_value("4")
+    expect(said_box.locator("input")).to_have_value("9")
+    captions = korean.locator("figcaption:visible").all_inner_texts()
+    assert captions and all("정답 4, 예측 9" in caption for caption in captions), captions
+    assert_no_exception(korean)
+    screenshot(korean, "newcomer-confusion-clicked-ko")
