@@ -30,16 +30,24 @@ def label(run) -> str:
 
 status_text = option_labels("runs.status.{}")
 column = {name: t(f"runs.column.{name}") for name in COLUMNS}
+NUMBERS = ("epochs", "test_accuracy", "best_val_accuracy", "wall_time")
+
+
+def percent(value: float | None) -> str:
+    """91.68%, the way every page writes an accuracy; a dash for a run that has none."""
+    return "—" if value is None else f"{value:.2%}"
+
+
 table = pd.DataFrame(
     [
         {
             column["run"]: run.run_id,
             column["network"]: run.name,
             column["status"]: status_text(run.status),
-            column["epochs"]: run.epochs,
-            column["test_accuracy"]: run.test_accuracy,
-            column["best_val_accuracy"]: run.best.get("val_accuracy"),
-            column["wall_time"]: run.wall_seconds,
+            column["epochs"]: str(run.epochs),
+            column["test_accuracy"]: percent(run.test_accuracy),
+            column["best_val_accuracy"]: percent(run.best.get("val_accuracy")),
+            column["wall_time"]: "—" if run.wall_seconds is None else f"{run.wall_seconds:.1f}",
         }
         for run in runs
     ],
@@ -50,12 +58,10 @@ st.dataframe(
     hide_index=True,
     key="runs_table",
     column_config={
-        column["test_accuracy"]: st.column_config.NumberColumn(format="percent"),
-        column["best_val_accuracy"]: st.column_config.NumberColumn(format="percent"),
-        column["wall_time"]: st.column_config.NumberColumn(format="%.1f"),
+        column[name]: st.column_config.TextColumn(alignment="right") for name in NUMBERS
     },
 )
-st.caption(t("runs.saved_under", path=run_store().owner_dir(owner)))
+st.caption(t("runs.saved_here"))
 
 st.subheader(t("runs.compare"))
 by_label = {label(run): run for run in runs}

@@ -62,7 +62,9 @@ def export_row(active: ActiveModel, fmt: str, prepared: dict) -> None:
             slot.empty()
             text_col.error(tm(result))
         text_col.caption(t(f"save.{fmt}_help"))
-        text_col.code(runtime_instructions(fmt, file_name, language()), language="python")
+        text_col.code(
+            runtime_instructions(fmt, file_name, language()), language="python", wrap_lines=True
+        )
 
 
 init_session_state()
@@ -89,7 +91,9 @@ for fmt in FORMATS:
             icon=":material/download:",
         )
         text_col.caption(t(f"save.{fmt}_help"))
-        text_col.code(load_instructions(fmt, file_name, language()), language="python")
+        text_col.code(
+            load_instructions(fmt, file_name, language()), language="python", wrap_lines=True
+        )
 
 with st.container(border=True):
     button_col, text_col = st.columns([2, 3], vertical_alignment="center")
@@ -123,7 +127,9 @@ with st.container(border=True):
             icon=":material/download:",
         )
         text_col.caption(t("save.best_help"))
-        text_col.code(load_instructions("weights", best_name, language()), language="python")
+        text_col.code(
+            load_instructions("weights", best_name, language()), language="python", wrap_lines=True
+        )
     else:
         text_col.caption(t("save.best_missing"))
 

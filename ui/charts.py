@@ -87,6 +87,10 @@ def epoch_axis(epochs: int) -> dict:
     }
 
 
+# Above the plot, right of the title: below it, Plotly puts the legend over the x axis's title.
+LEGEND_ON_TOP = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1}
+
+
 def metric_title(metric: str) -> str:
     """'loss' and 'accuracy' in the reader's language; other metric names stay Keras's."""
     titles = {"loss": t("charts.metric_loss"), "accuracy": t("charts.metric_accuracy")}
@@ -132,7 +136,7 @@ def _epoch_curves(
         height=280,
         margin={"t": 40, "b": 10, "l": 10, "r": 10},
         xaxis=epoch_axis(max((len(v) for v in history.values()), default=1)),
-        legend={"orientation": "h", "y": -0.25},
+        legend=LEGEND_ON_TOP,
     )
     return figure
 
@@ -176,10 +180,10 @@ def overlay_curves(runs: dict[str, dict], metric: str) -> go.Figure:
             x=list(range(1, len(values) + 1)), y=values, name=name, mode="lines+markers"
         )
     figure.update_layout(
-        title=metric,
-        height=320,
-        margin={"t": 40, "b": 10},
+        height=320 + 20 * len(runs),  # each run's name may take a row of the legend
+        margin={"t": 20 + 20 * len(runs), "b": 10},
+        yaxis={"title": metric},  # the title's place above the plot is the legend's
         xaxis=epoch_axis(max((len(h.get(metric) or []) for h in runs.values()), default=1)),
-        legend={"orientation": "h", "y": -0.3},
+        legend={**LEGEND_ON_TOP, "xanchor": "left", "x": 0},
     )
     return figure

@@ -200,7 +200,8 @@ def add_layer_ui(count: int) -> None:
 
 def compile_ui() -> CompileSpec:
     """Optimizer, learning rate, momentum and loss."""
-    optimizer_col, rate_col, momentum_col, loss_col = st.columns([2, 2, 2, 4])
+    # Three to a row and the loss on its own: narrower boxes cut their option off (Korean).
+    optimizer_col, rate_col, momentum_col = st.columns(3)
     optimizer = optimizer_col.selectbox(
         t("build.optimizer"),
         OPTIMIZERS,
@@ -227,7 +228,7 @@ def compile_ui() -> CompileSpec:
         disabled=optimizer != "sgd",
         help=t("build.momentum_help"),
     )
-    loss = loss_col.selectbox(
+    loss = st.selectbox(
         t("build.loss"),
         LOSSES,
         format_func=option_labels("build.loss.{}"),

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from tests.browser.conftest import (
     assert_no_exception,
     build_preset,
+    choose,
     go_to,
     screenshot,
     start_training,
@@ -93,6 +94,43 @@ def test_the_canvas_toolbar_leaves_the_pen_width_slider_alone(korean):
     assert not overlap(box(toolbar), box(slider))
     assert not overlap(box(toolbar), box(heading))
     screenshot(korean, "newcomer-draw-toolbar-ko")
+
+
+def test_save_s_load_lines_need_no_sideways_scroll(korean):
+    go(korean, "저장")
+    codes = korean.get_by_test_id("stCode")
+    expect(codes.first).to_be_visible()
+    widths = codes.evaluate_all(
+        "codes => codes.map(c => { const p = c.querySelector('pre');"
+        " return [p.scrollWidth, p.clientWidth]; })"
+    )
+    assert widths and all(scroll <= client + 1 for scroll, client in widths), widths
+    screenshot(korean, "newcomer-save-ko")
+
+
+def test_the_optimizer_box_shows_its_whole_option(korean):
+    go(korean, "모델 만들기")
+    choose(korean, "옵티마이저", "SGD (모멘텀 사용 가능)")
+    box_ = korean.get_by_test_id("stSelectbox").filter(has_text="옵티마이저")
+    shown = box_.locator("input")
+    expect(shown).to_have_value("SGD (모멘텀 사용 가능)")
+    scroll, client = shown.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert scroll <= client, (scroll, client)
+    screenshot(korean, "newcomer-build-optimizer-ko")
+
+
+def test_the_epoch_axis_title_is_clear_of_the_legend(korean):
+    go(korean, "학습")
+    charts = korean.locator(".js-plotly-plot").filter(has=korean.locator("g.legend"))
+    expect(charts.first).to_be_visible()
+    checked = 0
+    for chart in charts.all():
+        title = chart.locator("text.xtitle")
+        if title.count():
+            assert not overlap(box(chart.locator("g.legend")), box(title))
+            checked += 1
+    assert checked >= 2  # loss and accuracy
+    screenshot(korean, "newcomer-train-charts-ko")
 
 
 def test_a_click_on_a_confusion_cell_shows_those_mistakes(korean):
