@@ -162,3 +162,75 @@ def test_a_click_on_a_confusion_cell_shows_those_mistakes(korean):
     assert captions and all("정답 4, 예측 9" in caption for caption in captions), captions
     assert_no_exception(korean)
     screenshot(korean, "newcomer-confusion-clicked-ko")
+
+
+PHONE = {"width": 390, "height": 844}
+# A phone's browser says "Mobile": Streamlit then folds the sidebar away after a page is chosen.
+PHONE_BROWSER = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
+
+
+def phone_go_to(page: Page, title: str) -> None:
+    """On a phone the sidebar is folded away: open it, then choose the page (it folds again)."""
+    page.get_by_test_id("stExpandSidebarButton").click()
+    go_to(page, title)
+    expect(page.get_by_test_id("stSidebarNav")).not_to_be_in_viewport()
+
+
+def finger_stroke(page: Page, canvas: Locator, points: list[tuple[int, int]]) -> None:
+    """One stroke with a finger: real touch events (CDP), in canvas pixels (280 x 280)."""
+    area = box(canvas)
+    scale = area["width"] / 280
+
+    def touch(x: int, y: int) -> list[dict]:
+        return [{"x": area["x"] + x * scale, "y": area["y"] + y * scale, "id": 1}]
+
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": touch(*points[0])})
+    for x, y in points[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": touch(x, y)})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def test_a_digit_drawn_with_a_finger_on_a_phone_is_read(browser, app_url):
+    context = browser.new_context(
+        viewport=PHONE,
+        has_touch=True,
+        is_mobile=True,
+        device_scale_factor=3,
+        user_agent=PHONE_BROWSER,
+    )
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        build_preset(page, app_url, "Tutorial MLP 512 + Dropout (Adam)")
+        phone_go_to(page, "Train")
+        start_training(page, "10,000", epochs=2)
+        expect(page.get_by_text("Training finished")).to_be_visible(timeout=180_000)
+        wait_for_app(page)
+        phone_go_to(page, "Draw")
+        canvas = page.get_by_test_id("stBidiComponentIsolated").locator("canvas.upper-canvas")
+        canvas.evaluate("canvas => canvas.scrollIntoView({block: 'center'})")
+        page.wait_for_timeout(500)
+        scroll_before = page.evaluate("document.querySelector('[data-testid=stMain]').scrollTop")
+        # A finger stroke down the middle: a 1. The page must not scroll instead of drawing.
+        finger_stroke(page, canvas, [(140, 40 + 10 * i) for i in range(21)])
+        expect(page.get_by_test_id("stMetric")).to_contain_text("The model reads", timeout=30_000)
+        expect(page.get_by_test_id("stMetricValue").first).to_have_text("1")
+        scroll_after = page.evaluate("document.querySelector('[data-testid=stMain]').scrollTop")
+        assert scroll_after == scroll_before
+        # Without a mouse to hover, the canvas's toolbar stays shown: it must cover nothing.
+        toolbar = page.locator(".dc-toolbar").first
+        expect(toolbar).to_have_css("opacity", "1")
+        page.wait_for_timeout(500)
+        assert not overlap(box(toolbar), box(page.get_by_test_id("stSlider").first))
+        assert not overlap(box(toolbar), box(page.get_by_text("Draw here", exact=True)))
+        # The page fits the phone: nothing sticks out sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert_no_exception(page)
+        screenshot(page, "newcomer-phone-draw")
+    finally:
+        context.close()
