@@ -60,6 +60,27 @@ done = steps_done(lesson)
 st.progress(
     done / len(lesson.steps), text=t("lessons.progress", done=done, total=len(lesson.steps))
 )
+
+
+def _open_lesson(key: str) -> None:
+    st.session_state["lessons_choice"] = key
+
+
+if done == len(lesson.steps):
+    position = LESSONS.index(lesson)
+    if position + 1 < len(LESSONS):
+        following = LESSONS[position + 1]
+        st.success(t("lessons.all_done"), icon=":material/task_alt:")
+        st.button(
+            t("lessons.next", title=labels[following.key]),
+            key="lessons_next",
+            on_click=_open_lesson,
+            args=(following.key,),
+            icon=":material/arrow_forward:",
+            type="primary",
+        )
+    else:
+        st.success(t("lessons.all_lessons_done"), icon=":material/celebration:")
 st.markdown(t(f"lessons.{lesson.key}.intro"))
 st.info(t(f"lessons.{lesson.key}.differ"), icon=":material/info:")
 

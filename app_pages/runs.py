@@ -10,6 +10,7 @@ from ui.navigation import end_page
 from ui.resources import run_store
 from ui.session import activate_run, owner_token
 from ui.state import init_session_state
+from ui.widgets import relabel_after_language_switch
 
 init_session_state()
 st.title(t("runs.title"))
@@ -68,14 +69,17 @@ by_label = {label(run): run for run in runs}
 chosen = st.multiselect(
     t("runs.compare_runs"), list(by_label), default=list(by_label)[:3], key="runs_compare"
 )
+relabel_after_language_switch("runs_metric")
 metric = st.radio(
     t("runs.curve"),
-    ["val_accuracy", "accuracy", "val_loss", "loss"],
+    ["loss", "accuracy"],
+    format_func=option_labels("runs.curve.{}"),
     horizontal=True,
     key="runs_metric",
     persist_state="session",
 )
 if chosen:
+    # Training and validation together (solid and dashed), as hist.history is read in Keras.
     st.plotly_chart(
         overlay_curves({name: by_label[name].history for name in chosen}, metric),
         key="runs_overlay",

@@ -80,3 +80,65 @@ def test_inspect_writes_parameter_counts_with_separators(language):
     at = open_page("inspect", session(language, build_model(PRESETS["mlp_sgd"].spec)))
     table = at.dataframe[0].value
     assert list(table.iloc[:, 3]) == ["50,240", "650"]
+
+
+def _results_with_done(lessons_done: set[str]):
+    """lesson_results as if every step of these lessons were done and no other step."""
+    from core.lessons import LESSONS
+    from core.lessons.facts import StepResult
+
+    def results(lessons):
+        return {
+            step.key: StepResult("done" if lesson.key in lessons_done else "todo")
+            for lesson in LESSONS
+            for step in lesson.steps
+        }, True
+
+    return results
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_a_finished_lesson_points_to_the_next_one(language, monkeypatch):
+    from core.lessons import LESSONS
+    from ui import lesson_progress
+
+    first, second, last = LESSONS[0], LESSONS[1], LESSONS[-1]
+    monkeypatch.setattr(
+        lesson_progress, "lesson_results", _results_with_done({first.key, last.key})
+    )
+    at = open_page("lessons", session(language))
+    assert translate("lessons.all_done", language) in texts(at)
+    next_button = by_key(at.button, "lessons_next")
+    assert translate(f"lessons.{second.key}.title", language) in next_button.label
+    next_button.click().run()
+    assert at.session_state["lessons_choice"] == second.key
+    assert not [b for b in at.button if b.key == "lessons_next"]  # lesson 2 is not done
+    by_key(at.selectbox, "lessons_choice").set_value(last.key).run()
+    assert translate("lessons.all_lessons_done", language) in texts(at)
+    assert not [b for b in at.button if b.key == "lessons_next"]
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_lesson_steps_send_the_learner_where_the_settings_are(language, small_trained_mlp):
+    def do(key: str) -> str:
+        return translate(f"lessons.{key}.do", language)
+
+    # Adam and the learning rate are compile settings on Build, not on Train.
+    for label in ("nav.build", "build.compile", "build.optimizer", "build.learning_rate"):
+        assert f"**{translate(label, language)}**" in do("cnn.train"), label
+    # Runs draws loss and val_loss together once the choice the step names is made.
+    choice = translate("runs.curve.loss", language)
+    assert f"**{choice}**" in do("basics.history")
+    root = Path(os.environ["DIGITLAB_RUNS_DIR"])
+    owner = new_owner_token()
+    fake_run(root, owner, "20260101-000000-cccc", small_trained_mlp, "finished", "")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["lang"] = language
+    at.query_params["session"] = owner
+    at.run()
+    at = open_page("runs", at)
+    curves = by_key(at.radio, "runs_metric")
+    assert curves.value == "loss" and curves.format_func("loss") == choice
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = [trace["name"] for trace in figure["data"]]
+    assert [name.rsplit(" · ", 1)[1] for name in names] == ["loss", "val_loss"]

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import plotly
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -172,18 +173,25 @@ def batch_loss_curve(points: Sequence[tuple[int, float]], batches_per_epoch: int
 
 
 def overlay_curves(runs: dict[str, dict], metric: str) -> go.Figure:
-    """One line per run of a per-epoch metric, to compare runs."""
+    """Each run's training (solid) and validation (dashed) curve of a metric, to compare runs."""
     figure = go.Figure()
-    for name, history in runs.items():
-        values = history.get(metric) or []
-        figure.add_scatter(
-            x=list(range(1, len(values) + 1)), y=values, name=name, mode="lines+markers"
-        )
+    palette = plotly.colors.qualitative.Plotly
+    for number, (name, history) in enumerate(runs.items()):
+        colour = palette[number % len(palette)]
+        for key, dash in ((metric, "solid"), (f"val_{metric}", "dash")):
+            values = history.get(key) or []
+            if values:
+                figure.add_scatter(
+                    x=list(range(1, len(values) + 1)), y=values, name=f"{name} · {key}",
+                    mode="lines+markers", line={"dash": dash, "color": colour},
+                )  # fmt: skip
+    epochs = max((len(h.get(metric) or []) for h in runs.values()), default=1)
+    rows = 2 * len(runs)  # each line's name may take a row of the legend
     figure.update_layout(
-        height=320 + 20 * len(runs),  # each run's name may take a row of the legend
-        margin={"t": 20 + 20 * len(runs), "b": 10},
-        yaxis={"title": metric},  # the title's place above the plot is the legend's
-        xaxis=epoch_axis(max((len(h.get(metric) or []) for h in runs.values()), default=1)),
+        height=320 + 20 * rows,
+        margin={"t": 20 + 20 * rows, "b": 10},
+        yaxis={"title": metric_title(metric)},  # the title's place above the plot is the legend's
+        xaxis=epoch_axis(epochs),
         legend={**LEGEND_ON_TOP, "xanchor": "left", "x": 0},
     )
     return figure
