@@ -23,7 +23,7 @@ from ui.look_inside_digit import open_look_inside
 from ui.predictions import test_probabilities
 from ui.resources import mnist
 from ui.state import init_session_state, require_active_model
-from ui.widgets import digit_grid, sharp_digit
+from ui.widgets import digit_grid, relabel_after_language_switch, sharp_digit
 
 ANY = "any"
 PER_PAGE = 24
@@ -84,6 +84,7 @@ with confusion_tab:
     st.caption(t("mistakes.confusion_caption"))
 
 with mistakes_tab:
+    relabel_after_language_switch("mistakes_true", "mistakes_predicted", "mistakes_order")
     true_col, predicted_col, order_col, page_col = st.columns(4)
     digit_labels = option_labels("mistakes.digit.{}")
     true_class = true_col.selectbox(

@@ -114,3 +114,20 @@ def test_particles_fit_the_value_before_them():
     secret = translate("class.no_key", "ko", env="DIGITLAB_TEACHER_KEY", secret="teacher_key")
     assert "`teacher_key`를" in secret and "을(를)" not in secret
     assert "을(를)" not in translate("lessons.yours.evaluated", "en", name=name, accuracy=0.9)
+
+
+@pytest.mark.parametrize(
+    ("page", "widgets"),
+    [
+        ("data", {"data_split": "data.split.{}", "data_digit": "data.digit.{}"}),
+        ("build", {"build_optimizer": "build.optimizer.{}", "build_loss": "build.loss.{}"}),
+    ],
+)
+def test_translated_options_follow_a_language_switch_on_every_page(page, widgets):
+    at = open_page(page, session("en"))
+    by_key(at.radio, "app_language").set_value("ko").run()
+    assert not at.exception, [e.value for e in at.exception]
+    for key, pattern in widgets.items():
+        widget = by_key([*at.selectbox, *at.radio], key)
+        expected = translate(pattern.format(widget.value), "ko")
+        assert widget.proto.set_value and widget.proto.raw_value == expected, key

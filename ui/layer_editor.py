@@ -22,6 +22,7 @@ from core.spec import (
 )
 from ui.i18n import option_labels, t
 from ui.state import Keys
+from ui.widgets import relabel_after_language_switch
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,7 @@ def compile_ui() -> CompileSpec:
     """Optimizer, learning rate, momentum and loss."""
     # Three to a row and the loss on its own: narrower boxes cut their option off (Korean).
     optimizer_col, rate_col, momentum_col = st.columns(3)
+    relabel_after_language_switch("build_optimizer", "build_loss")
     optimizer = optimizer_col.selectbox(
         t("build.optimizer"),
         OPTIMIZERS,

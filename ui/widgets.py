@@ -66,12 +66,13 @@ GRID_STYLE = f"""
 """
 
 
-def relabel_after_language_switch(key: str) -> None:
-    """Call before a select box whose option labels are translated: after a language switch,
-    set its (language-neutral) value again, so that the browser shows the option in the new
-    language (the browser keeps the label it has while the value itself stays valid)."""
-    marker = f"{key}__language"
+def relabel_after_language_switch(*keys: str) -> None:
+    """Call before widgets whose option labels are translated: after a language switch, set their
+    (language-neutral) values again, so that the browser shows the options in the new language
+    (it keeps the label it has while the value itself stays valid)."""
     chosen = language()
-    if st.session_state.get(marker, chosen) != chosen and key in st.session_state:
-        st.session_state[key] = st.session_state[key]
-    st.session_state[marker] = chosen
+    for key in keys:
+        marker = f"{key}__language"
+        if st.session_state.get(marker, chosen) != chosen and key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+        st.session_state[marker] = chosen
