@@ -164,6 +164,20 @@ def test_a_click_on_a_confusion_cell_shows_those_mistakes(korean):
     screenshot(korean, "newcomer-confusion-clicked-ko")
 
 
+def test_look_inside_s_class_box_follows_the_language_switch(korean):
+    korean.get_by_text("English", exact=True).click()
+    wait_for_app(korean)
+    korean.get_by_test_id("stSidebarNav").get_by_text("Look inside", exact=True).click()
+    expect(korean.locator("h1").first).to_contain_text("Look inside the network", timeout=90_000)
+    wait_for_app(korean)
+    expect(korean.get_by_label("Explain the class", exact=True)).to_have_value("the prediction")
+    korean.get_by_text("한국어", exact=True).click()
+    wait_for_app(korean)
+    expect(korean.locator("h1").first).to_contain_text("신경망 속 들여다보기")
+    expect(korean.get_by_label("설명할 클래스", exact=True)).to_have_value("예측한 클래스")
+    screenshot(korean, "newcomer-look-inside-switched-ko")
+
+
 PHONE = {"width": 390, "height": 844}
 # A phone's browser says "Mobile": Streamlit then folds the sidebar away after a page is chosen.
 PHONE_BROWSER = (
