@@ -3,10 +3,10 @@
 import streamlit as st
 
 from core.build import build_model
-from core.codegen import to_python
+from core.codegen import script_config, to_python
 from core.presets import PRESETS
 from core.spec import NetworkSpec, analyze
-from ui.i18n import option_labels, t, tm
+from ui.i18n import language, option_labels, t, tm
 from ui.layer_editor import (
     add_layer_ui,
     compile_ui,
@@ -81,10 +81,7 @@ with layers_tab:
 
 with code_tab:
     if analysis.ok:
-        preset_settings = PRESETS.get(st.session_state[Keys.BUILD_PRESET])
-        script = to_python(
-            spec, epochs=preset_settings.epochs, batch_size=preset_settings.batch_size
-        )
+        script = to_python(spec, script_config(spec), language=language())
         st.caption(t("build.code_caption"))
         st.download_button(
             t("build.download_script"),

@@ -15,12 +15,13 @@ import numpy as np  # noqa: E402
 from core.data import MNIST_SHA256, class_counts  # noqa: E402
 from ui.charts import class_counts_bars  # noqa: E402
 from ui.resources import mnist  # noqa: E402
-from ui.widgets import digit_grid  # noqa: E402
+from ui.widgets import digit_grid, relabel_after_language_switch  # noqa: E402
 
 ALL_DIGITS = "all"
 data = mnist()
 st.caption(t("data.caption", train=len(data.x_train), test=len(data.x_test), sha=MNIST_SHA256[:12]))
 
+relabel_after_language_switch("data_split", "data_digit")
 split = st.radio(
     t("data.split"),
     ["train", "test"],

@@ -24,7 +24,9 @@ def _clear() -> None:
 
 canvas_col, seen_col, answer_col = st.columns([3, 2, 4])
 with canvas_col:
-    stroke = st.slider(t("draw.pen_width"), 8, 40, STROKE_WIDTH, key="draw_stroke_width")
+    # Only a short heading above the canvas: its toolbar shows over whatever is at its right end.
+    st.markdown(t("draw.canvas_heading"))
+    stroke = st.session_state.get("draw_stroke_width", STROKE_WIDTH)
     result = st_canvas(
         stroke_width=stroke,
         stroke_color="#ffffff",
@@ -35,6 +37,7 @@ with canvas_col:
         return_image_data=True,
         key=f"draw_canvas_{st.session_state[Keys.CANVAS_VERSION]}",
     )
+    st.slider(t("draw.pen_width"), 8, 40, STROKE_WIDTH, key="draw_stroke_width")
     st.button(t("draw.clear"), key="draw_clear", on_click=_clear, icon=":material/delete:")
 
 rgba = result.image_data if result is not None else None
@@ -56,6 +59,7 @@ with answer_col:
             str(digit),
             t("draw.sure", confidence=probabilities[digit]),
             delta_color="off",
+            delta_arrow="off",
         )
         st.plotly_chart(probability_bars(probabilities), key="draw_probabilities")
         if st.button(t("look_inside.open"), key="draw_look_inside", icon=":material/visibility:"):
@@ -65,12 +69,31 @@ st.divider()
 st.subheader(t("draw.my_digits"))
 my_digits: list = st.session_state[Keys.MY_DIGITS]
 label_col, keep_col = st.columns([2, 3], vertical_alignment="bottom")
-label = label_col.selectbox(
-    t("draw.label"), list(range(10)), key="draw_label", persist_state="session"
-)
-if keep_col.button(t("draw.keep"), key="draw_keep", disabled=image is None):
-    my_digits.append((image, int(label)))
+
+
+def _keep(drawing: np.ndarray) -> None:
+    # Back to "choose" after each digit: the next drawing gets its own label, not the last one.
+    label = int(st.session_state["draw_label"])
+    my_digits.append((drawing, label))
+    st.session_state["draw_label"] = None
     st.toast(t("draw.kept", label=label, count=len(my_digits)))
+
+
+label = label_col.selectbox(
+    t("draw.label"),
+    list(range(10)),
+    index=None,
+    placeholder=t("draw.label_choose"),
+    key="draw_label",
+    persist_state="session",
+)
+keep_col.button(
+    t("draw.keep"),
+    key="draw_keep",
+    disabled=image is None or label is None,
+    on_click=_keep,
+    args=(image,),
+)
 
 if my_digits:
     images = np.stack([digit for digit, _ in my_digits])
@@ -81,6 +104,7 @@ if my_digits:
         f"{np.mean(said == labels):.0%}",
         t("draw.count", count=len(labels)),
         delta_color="off",
+        delta_arrow="off",
     )
     st.image(
         [sharp_digit(d) for d in images],

@@ -11,7 +11,7 @@ from ui.lesson_progress import record_evaluations
 from ui.navigation import end_page
 from ui.resources import mnist
 from ui.state import ActiveModel, active_model, init_session_state, set_active_model
-from ui.uploads import evaluate_uploads
+from ui.uploads import evaluate_uploads, uploader_texts
 from ui.widgets import digit_grid
 
 init_session_state()
@@ -23,6 +23,7 @@ uploaded = st.file_uploader(
     accept_multiple_files=True,
     key="evaluate_files",
 )
+uploader_texts("evaluate_files")
 active = active_model()
 weights_only = st.checkbox(
     t("evaluate.weights_only"),
@@ -71,6 +72,7 @@ accuracy_col.metric(
     f"{report.accuracy:.2%}",
     t("evaluate.mistakes", count=report.errors),
     delta_color="off",
+    delta_arrow="off",
 )
 loss_col.metric(t("evaluate.test_loss"), f"{report.loss:.4f}")
 untrained_col.metric(
@@ -83,6 +85,7 @@ input_col.metric(
     "×".join(map(str, loaded.input_shape)),
     t(f"evaluate.kind.{loaded.kind}"),
     delta_color="off",
+    delta_arrow="off",
 )
 if loaded.outputs_logits:
     st.caption(t("evaluate.logits"))
@@ -99,7 +102,18 @@ matrix_col, table_col = st.columns([3, 2])
 with matrix_col:
     st.plotly_chart(confusion_heatmap(report.confusion), key="evaluate_confusion")
 with table_col:
-    st.dataframe(report.per_class, key="evaluate_per_class", column_config={"support": st.column_config.NumberColumn(format="%d")})  # fmt: skip
+    averages = {"macro avg": t("evaluate.macro_avg"), "weighted avg": t("evaluate.weighted_avg")}
+    st.dataframe(
+        report.per_class.rename(index=averages),
+        key="evaluate_per_class",
+        column_config={
+            "_index": st.column_config.TextColumn(t("evaluate.column_digit")),
+            "precision": st.column_config.NumberColumn(t("evaluate.column_precision")),
+            "recall": st.column_config.NumberColumn(t("evaluate.column_recall")),
+            "f1": st.column_config.NumberColumn(t("evaluate.column_f1")),
+            "support": st.column_config.NumberColumn(t("evaluate.column_support"), format="%d"),
+        },
+    )
 
 data = mnist()
 sample = random_sample(8, seed=len(name), total=len(data.y_test))

@@ -31,13 +31,19 @@ with summary_tab:
                 t("inspect.column.layer"): row.name,
                 t("inspect.column.type"): row.kind,
                 t("inspect.column.output_shape"): row.output_shape,
-                t("inspect.column.params"): row.params,
+                t("inspect.column.params"): f"{row.params:,}",  # 50,240 as everywhere else
                 t("inspect.column.formula"): tm(row.formula),
             }
             for row in summary.rows
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch", key="inspect_summary_table")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key="inspect_summary_table",
+        column_config={t("inspect.column.params"): st.column_config.TextColumn(alignment="right")},
+    )
     st.caption(t("inspect.none_caption"))
 with graph_tab:
     st.graphviz_chart(model_graph(active.uid, language(), model))

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
+from core.i18n import code_comments
 from core.lessons import LESSONS, LESSONS_BY_KEY, Lesson
-from ui.i18n import t, tm
+from ui.i18n import language, t, tm
 from ui.lesson_progress import lesson_results
 from ui.state import Keys, init_session_state
 
@@ -58,6 +59,27 @@ done = steps_done(lesson)
 st.progress(
     done / len(lesson.steps), text=t("lessons.progress", done=done, total=len(lesson.steps))
 )
+
+
+def _open_lesson(key: str) -> None:
+    st.session_state["lessons_choice"] = key
+
+
+if done == len(lesson.steps):
+    position = LESSONS.index(lesson)
+    if position + 1 < len(LESSONS):
+        following = LESSONS[position + 1]
+        st.success(t("lessons.all_done"), icon=":material/task_alt:")
+        st.button(
+            t("lessons.next", title=labels[following.key]),
+            key="lessons_next",
+            on_click=_open_lesson,
+            args=(following.key,),
+            icon=":material/arrow_forward:",
+            type="primary",
+        )
+    else:
+        st.success(t("lessons.all_lessons_done"), icon=":material/celebration:")
 st.markdown(t(f"lessons.{lesson.key}.intro"))
 st.info(t(f"lessons.{lesson.key}.differ"), icon=":material/info:")
 
@@ -74,7 +96,7 @@ for number, step in enumerate(lesson.steps, start=1):
             label=t("lessons.open", page=t(f"nav.{step.page}")),
             icon=PAGE_ICONS[step.page],
         )
-        st.code(step.code, language="python")
+        st.code(code_comments(step.code, language()), language="python")
         tutorial_col, yours_col = st.columns(2)
         tutorial_col.markdown(f"**{t('lessons.tutorial_got')}**  \n{tm(step.tutorial)}")
         yours = tm(result.yours) if result.yours else t("lessons.not_yet")

@@ -29,7 +29,7 @@ from ui.navigation import end_page
 from ui.predictions import test_probabilities
 from ui.resources import mnist
 from ui.state import init_session_state, require_active_model
-from ui.widgets import sharp_digit
+from ui.widgets import relabel_after_language_switch, sharp_digit
 
 PREDICTED = -1  # the class choice that follows the prediction
 KNOWN_KINDS = {"Conv2D", "MaxPooling2D", "BatchNormalization", "Flatten", "Dropout", "Dense"}
@@ -92,6 +92,7 @@ else:
     true_label = int(data.y_test[int(digit)])
     caption = t("look_inside.test_digit", index=int(digit), label=true_label)
 
+relabel_after_language_switch("look_inside_class")
 choice = st.selectbox(
     t("look_inside.explain_class"),
     [PREDICTED, *range(10)],
@@ -109,6 +110,7 @@ bars_col.metric(
     str(predicted),
     t("look_inside.sure", probability=float(reading.probabilities[predicted])),
     delta_color="off",
+    delta_arrow="off",
 )
 bars_col.plotly_chart(
     probability_bars(reading.probabilities, true_label), key="look_inside_probabilities"

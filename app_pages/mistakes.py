@@ -23,7 +23,7 @@ from ui.look_inside_digit import open_look_inside
 from ui.predictions import test_probabilities
 from ui.resources import mnist
 from ui.state import init_session_state, require_active_model
-from ui.widgets import digit_grid, sharp_digit
+from ui.widgets import digit_grid, relabel_after_language_switch, sharp_digit
 
 ANY = "any"
 PER_PAGE = 24
@@ -52,14 +52,17 @@ def _select_cell() -> None:
         st.session_state["mistakes_true"] = int(row)
         st.session_state["mistakes_predicted"] = int(column)
         st.session_state["mistakes_page"] = 1
+        # ... and shows them at once: the learner lands on the filtered mistakes.
+        st.session_state["mistakes_tabs"] = t("mistakes.tab_mistakes")
 
 
 mistakes_tab, confusion_tab, random_tab = st.tabs(
-    [t("mistakes.tab_mistakes"), t("mistakes.tab_confusion"), t("mistakes.tab_random")]
+    [t("mistakes.tab_mistakes"), t("mistakes.tab_confusion"), t("mistakes.tab_random")],
+    key="mistakes_tabs",
+    on_change="rerun",
 )
 
 with confusion_tab:
-    st.caption(t("mistakes.confusion_caption"))
     matrix = confusion_matrix(data.y_test, predicted)
     table = pd.DataFrame(matrix, index=range(10), columns=[str(d) for d in range(10)])
     peak = max(int(matrix.max()), 1)
@@ -77,8 +80,11 @@ with confusion_tab:
         selection_mode="single-cell",
         width="content",
     )
+    # Below the table: its toolbar, shown above it on hover, would cover a sentence there.
+    st.caption(t("mistakes.confusion_caption"))
 
 with mistakes_tab:
+    relabel_after_language_switch("mistakes_true", "mistakes_predicted", "mistakes_order")
     true_col, predicted_col, order_col, page_col = st.columns(4)
     digit_labels = option_labels("mistakes.digit.{}")
     true_class = true_col.selectbox(

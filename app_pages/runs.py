@@ -15,6 +15,7 @@ from ui.navigation import end_page
 from ui.resources import engine, run_store
 from ui.session import activate_run, owner_token, watch
 from ui.state import init_session_state
+from ui.widgets import relabel_after_language_switch
 
 init_session_state()
 st.title(t("runs.title"))
@@ -56,16 +57,24 @@ def continue_run(run: RunRecord) -> None:
 
 status_text = option_labels("runs.status.{}")
 column = {name: t(f"runs.column.{name}") for name in COLUMNS}
+NUMBERS = ("epochs", "test_accuracy", "best_val_accuracy", "wall_time")
+
+
+def percent(value: float | None) -> str:
+    """91.68%, the way every page writes an accuracy; a dash for a run that has none."""
+    return "—" if value is None else f"{value:.2%}"
+
+
 table = pd.DataFrame(
     [
         {
             column["run"]: run.run_id,
             column["network"]: run.name,
             column["status"]: status_text(run.status),
-            column["epochs"]: run.epochs,
-            column["test_accuracy"]: run.test_accuracy,
-            column["best_val_accuracy"]: run.best.get("val_accuracy"),
-            column["wall_time"]: run.wall_seconds,
+            column["epochs"]: str(run.epochs),
+            column["test_accuracy"]: percent(run.test_accuracy),
+            column["best_val_accuracy"]: percent(run.best.get("val_accuracy")),
+            column["wall_time"]: "—" if run.wall_seconds is None else f"{run.wall_seconds:.1f}",
         }
         for run in runs
     ],
@@ -76,26 +85,27 @@ st.dataframe(
     hide_index=True,
     key="runs_table",
     column_config={
-        column["test_accuracy"]: st.column_config.NumberColumn(format="percent"),
-        column["best_val_accuracy"]: st.column_config.NumberColumn(format="percent"),
-        column["wall_time"]: st.column_config.NumberColumn(format="%.1f"),
+        column[name]: st.column_config.TextColumn(alignment="right") for name in NUMBERS
     },
 )
-st.caption(t("runs.saved_under", path=run_store().owner_dir(owner)))
+st.caption(t("runs.saved_here"))
 
 st.subheader(t("runs.compare"))
 by_label = {label(run): run for run in runs}
 chosen = st.multiselect(
     t("runs.compare_runs"), list(by_label), default=list(by_label)[:3], key="runs_compare"
 )
+relabel_after_language_switch("runs_metric")
 metric = st.radio(
     t("runs.curve"),
-    ["val_accuracy", "accuracy", "val_loss", "loss"],
+    ["loss", "accuracy"],
+    format_func=option_labels("runs.curve.{}"),
     horizontal=True,
     key="runs_metric",
     persist_state="session",
 )
 if chosen:
+    # Training and validation together (solid and dashed), as hist.history is read in Keras.
     st.plotly_chart(
         overlay_curves({name: by_label[name].history for name in chosen}, metric),
         key="runs_overlay",

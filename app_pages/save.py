@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.codegen import to_python
+from core.codegen import script_config, to_python
 from core.export import (
     EXPORT_FORMATS,
     ExportFailed,
@@ -15,7 +15,7 @@ from core.export import (
 from core.i18n import Message
 from core.persist import FORMATS, download_filename, load_instructions, model_to_bytes
 from core.runs import BEST_WEIGHTS_FILE
-from ui.i18n import t, tm
+from ui.i18n import language, t, tm
 from ui.lesson_progress import record_event
 from ui.session import current_job
 from ui.state import ActiveModel, init_session_state, require_active_model
@@ -64,7 +64,9 @@ def export_row(active: ActiveModel, fmt: str, prepared: dict) -> None:
             slot.empty()
             text_col.error(tm(result))
         text_col.caption(t(f"save.{fmt}_help"))
-        text_col.code(runtime_instructions(fmt, file_name), language="python")
+        text_col.code(
+            runtime_instructions(fmt, file_name, language()), language="python", wrap_lines=True
+        )
 
 
 init_session_state()
@@ -91,14 +93,16 @@ for fmt in FORMATS:
             icon=":material/download:",
         )
         text_col.caption(t(f"save.{fmt}_help"))
-        text_col.code(load_instructions(fmt, file_name), language="python")
+        text_col.code(
+            load_instructions(fmt, file_name, language()), language="python", wrap_lines=True
+        )
 
 with st.container(border=True):
     button_col, text_col = st.columns([2, 3], vertical_alignment="center")
     if active.spec:
         button_col.download_button(
             t("save.script_label"),
-            to_python(active.spec),
+            to_python(active.spec, script_config(active.spec, active.run_dir), language=language()),
             file_name=f"{active.spec.slug}.py",
             key="save_script",
             on_click="ignore",
@@ -125,7 +129,9 @@ with st.container(border=True):
             icon=":material/download:",
         )
         text_col.caption(t("save.best_help"))
-        text_col.code(load_instructions("weights", best_name), language="python")
+        text_col.code(
+            load_instructions("weights", best_name, language()), language="python", wrap_lines=True
+        )
     else:
         text_col.caption(t("save.best_missing"))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from core.i18n import MessageError, msg
+from core.i18n import MessageError, code_comments, msg
 from core.persist import download_filename
 
 # Export formats: file suffix of the download.
@@ -136,13 +136,13 @@ def _zip_folder(base: Path, folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-def runtime_instructions(fmt: str, file_name: str) -> str:
+def runtime_instructions(fmt: str, file_name: str, language: str = "en") -> str:
     """Lines that load a download in its own runtime and predict `x` (float32 pixels in 0-1)."""
     stem = file_name.removesuffix(EXPORT_FORMATS[fmt])
-    return {
+    lines = {
         "savedmodel": (
             "import tensorflow as tf\n"
-            f'model = tf.saved_model.load("{stem}")  # the folder in the zip\n'
+            f'model = tf.saved_model.load("{stem}")  #: save.code_folder_in_zip\n'
             "probabilities = model.serve(x).numpy()"
         ),
         "checkpoint": (
@@ -165,6 +165,7 @@ def runtime_instructions(fmt: str, file_name: str) -> str:
             f'probabilities = session.run(None, {{"{INPUT_NAME}": x}})[0]'
         ),
     }[fmt]
+    return code_comments(lines, language)
 
 
 _EXPORTERS = {

@@ -12,6 +12,7 @@ its parameters), which the UI renders in the reader's language and `str()` rende
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,4 +112,52 @@ def translate(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     if template is None:
         raise KeyError(f"no message '{key}' in the catalogs")
     values = {k: _render(v, language) for k, v in params.items()}
-    return template.format(**values)
+    text = template.format(**values)
+    return korean_particles(text) if language == "ko" else text
+
+
+# Korean particles depend on whether the word before ends in a consonant (받침). After a value
+# the catalogs write both forms, "을(를)", and the one that fits is picked once the value is in.
+_PAIRED = {
+    "을(를)": ("을", "를"), "를(을)": ("을", "를"), "이(가)": ("이", "가"), "가(이)": ("이", "가"),
+    "은(는)": ("은", "는"), "는(은)": ("은", "는"), "과(와)": ("과", "와"), "와(과)": ("과", "와"),
+    "(으)로": ("으로", "로"), "(이)라는": ("이라는", "라는"),
+}  # fmt: skip
+_PARTICLE = re.compile("|".join(re.escape(p) for p in sorted(_PAIRED, key=len, reverse=True)))
+# How a digit or a Latin letter is read in Korean ends: with a final consonant (its jamo index,
+# 8 for ㄹ) or without (0). 0 영, 1 일, 3 삼, 6 육, 7 칠, 8 팔; L 엘, M 엠, N 엔, R 알.
+_READ_FINAL = {"0": 21, "1": 8, "3": 16, "6": 1, "7": 8, "8": 8, "l": 8, "m": 16, "n": 4, "r": 8}
+_CLOSING = "`'\")]}*_ "
+
+
+def final_consonant(word: str) -> int:
+    """The final consonant (받침) of a word's last sound as read in Korean: 0 for none, 8 for ㄹ,
+    another jamo index otherwise. Hangul, digits and Latin letters (read by their names)."""
+    word = word.rstrip(_CLOSING)
+    if not word:
+        return 0
+    last = word[-1]
+    if "가" <= last <= "힣":
+        return (ord(last) - ord("가")) % 28
+    return _READ_FINAL.get(last.lower(), 0)
+
+
+def korean_particles(text: str) -> str:
+    """Each paired particle ("을(를)", "이(가)", "(으)로" ...) as the word before it needs it."""
+
+    def pick(match: re.Match) -> str:
+        with_final, without = _PAIRED[match.group(0)]
+        final = final_consonant(text[: match.start()])
+        if with_final == "으로":  # ㄹ takes 로, like a vowel
+            return with_final if final not in (0, 8) else without
+        return with_final if final else without
+
+    return _PARTICLE.sub(pick, text)
+
+
+_CODE_COMMENT = re.compile(r"#: ([a-z0-9_.]+)")
+
+
+def code_comments(code: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """Code whose comments are catalog keys (`#: save.code_same_architecture`) in a language."""
+    return _CODE_COMMENT.sub(lambda m: "# " + translate(m.group(1), language), code)

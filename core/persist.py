@@ -11,6 +11,7 @@ import h5py
 import keras
 import numpy as np
 
+from core.i18n import code_comments
 from core.inspect import MAX_UPLOAD_MB, UploadRefused
 from core.keras2 import h5_names
 from core.loading import (
@@ -82,15 +83,16 @@ def download_filename(model_name: str, fmt: str, accuracy: float | None) -> str:
     return stem + FORMATS[fmt]
 
 
-def load_instructions(fmt: str, file_name: str | None = None) -> str:
-    """One line of plain Keras that loads a downloaded file back."""
+def load_instructions(fmt: str, file_name: str | None = None, language: str = "en") -> str:
+    """One line of plain Keras that loads a downloaded file back (its comment in a language)."""
     name = file_name or f"model{FORMATS[fmt]}"
-    return {
+    line = {
         "keras": f'model = keras.models.load_model("{name}")',
         "h5": f'model = keras.models.load_model("{name}")',
-        "weights": f'model.load_weights("{name}")  # model: the same architecture',
+        "weights": f'model.load_weights("{name}")  #: save.code_same_architecture',
         "json": f'model = keras.models.model_from_json(open("{name}").read())',
     }[fmt]
+    return code_comments(line, language)
 
 
 def load_h5_for_training(path: str | Path) -> keras.Model:

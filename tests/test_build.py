@@ -12,6 +12,7 @@ from core.codegen import to_python
 from core.presets import PRESETS, preset_of
 from core.spec import CompileSpec, NetworkSpec, SpecError, analyze, conv, dense, layer
 from core.summary import graph_dot, summarize
+from core.training import TrainConfig
 from tests.conftest import ROOT
 
 CUSTOM = NetworkSpec(
@@ -78,9 +79,8 @@ def test_graph_names_every_layer_with_its_shape():
 
 @pytest.mark.parametrize("spec", [PRESETS["cnn"].spec, CUSTOM], ids=["cnn", "custom"])
 def test_generated_script_runs_and_builds_the_same_model(spec, tmp_path):
-    script = to_python(
-        spec, epochs=1, batch_size=64, train_subset=256, data_path=str(ROOT / "data" / "mnist.npz")
-    )
+    config = TrainConfig(epochs=1, batch_size=64, subset_size=256)
+    script = to_python(spec, config, data_path=str(ROOT / "data" / "mnist.npz"))
     (tmp_path / "train.py").write_text(script)
     result = subprocess.run(
         [sys.executable, "train.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300

@@ -56,7 +56,7 @@ def test_build_cnn_preset_then_inspect():
     at = open_page("inspect", at)
     assert "Total parameters 824,458" in texts(at)
     table = at.dataframe[0].value
-    assert list(table["Params"]) == [320, 0, 18496, 0, 0, 803072, 2570]
+    assert list(table["Params"]) == ["320", "0", "18,496", "0", "0", "803,072", "2,570"]
     assert "3 × 3 kernel × 32 channels × 64 filters + 64 biases = 18,496" in list(
         table["How the count comes about"]
     )

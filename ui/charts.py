@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import plotly
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -87,6 +88,10 @@ def epoch_axis(epochs: int) -> dict:
     }
 
 
+# Above the plot, right of the title: below it, Plotly puts the legend over the x axis's title.
+LEGEND_ON_TOP = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1}
+
+
 def metric_title(metric: str) -> str:
     """'loss' and 'accuracy' in the reader's language; other metric names stay Keras's."""
     titles = {"loss": t("charts.metric_loss"), "accuracy": t("charts.metric_accuracy")}
@@ -132,7 +137,7 @@ def _epoch_curves(
         height=280,
         margin={"t": 40, "b": 10, "l": 10, "r": 10},
         xaxis=epoch_axis(max((len(v) for v in history.values()), default=1)),
-        legend={"orientation": "h", "y": -0.25},
+        legend=LEGEND_ON_TOP,
     )
     return figure
 
@@ -168,18 +173,25 @@ def batch_loss_curve(points: Sequence[tuple[int, float]], batches_per_epoch: int
 
 
 def overlay_curves(runs: dict[str, dict], metric: str) -> go.Figure:
-    """One line per run of a per-epoch metric, to compare runs."""
+    """Each run's training (solid) and validation (dashed) curve of a metric, to compare runs."""
     figure = go.Figure()
-    for name, history in runs.items():
-        values = history.get(metric) or []
-        figure.add_scatter(
-            x=list(range(1, len(values) + 1)), y=values, name=name, mode="lines+markers"
-        )
+    palette = plotly.colors.qualitative.Plotly
+    for number, (name, history) in enumerate(runs.items()):
+        colour = palette[number % len(palette)]
+        for key, dash in ((metric, "solid"), (f"val_{metric}", "dash")):
+            values = history.get(key) or []
+            if values:
+                figure.add_scatter(
+                    x=list(range(1, len(values) + 1)), y=values, name=f"{name} · {key}",
+                    mode="lines+markers", line={"dash": dash, "color": colour},
+                )  # fmt: skip
+    epochs = max((len(h.get(metric) or []) for h in runs.values()), default=1)
+    rows = 2 * len(runs)  # each line's name may take a row of the legend
     figure.update_layout(
-        title=metric,
-        height=320,
-        margin={"t": 40, "b": 10},
-        xaxis=epoch_axis(max((len(h.get(metric) or []) for h in runs.values()), default=1)),
-        legend={"orientation": "h", "y": -0.3},
+        height=320 + 20 * rows,
+        margin={"t": 20 + 20 * rows, "b": 10},
+        yaxis={"title": metric_title(metric)},  # the title's place above the plot is the legend's
+        xaxis=epoch_axis(epochs),
+        legend={**LEGEND_ON_TOP, "xanchor": "left", "x": 0},
     )
     return figure

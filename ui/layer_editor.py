@@ -22,6 +22,7 @@ from core.spec import (
 )
 from ui.i18n import option_labels, t
 from ui.state import Keys
+from ui.widgets import relabel_after_language_switch
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,9 @@ def add_layer_ui(count: int) -> None:
 
 def compile_ui() -> CompileSpec:
     """Optimizer, learning rate, momentum and loss."""
-    optimizer_col, rate_col, momentum_col, loss_col = st.columns([2, 2, 2, 4])
+    # Three to a row and the loss on its own: narrower boxes cut their option off (Korean).
+    optimizer_col, rate_col, momentum_col = st.columns(3)
+    relabel_after_language_switch("build_optimizer", "build_loss")
     optimizer = optimizer_col.selectbox(
         t("build.optimizer"),
         OPTIMIZERS,
@@ -232,7 +235,7 @@ def compile_ui() -> CompileSpec:
         disabled=optimizer != "sgd",
         help=t("build.momentum_help"),
     )
-    loss = loss_col.selectbox(
+    loss = st.selectbox(
         t("build.loss"),
         LOSSES,
         format_func=option_labels("build.loss.{}"),

@@ -131,6 +131,7 @@ def summary(p: Progress) -> None:
             f"{s.test_accuracy:.2%}",
             t("train.test_loss", loss=s.test_loss),
             delta_color="off",
+            delta_arrow="off",
         )
     if s.best_epoch is not None and s.best_monitor:
         best.metric(
@@ -138,6 +139,7 @@ def summary(p: Progress) -> None:
             f"{s.best.get(s.best_monitor, float('nan')):.4f}",
             t("train.best_epoch", epoch=s.best_epoch),
             delta_color="off",
+            delta_arrow="off",
         )
     if "accuracy" in s.final:
         final.metric(t("train.final_accuracy"), f"{s.final['accuracy']:.2%}")
@@ -146,4 +148,5 @@ def summary(p: Progress) -> None:
         _duration(s.wall_seconds),
         t("train.training_time", duration=_duration(s.train_seconds)),
         delta_color="off",
+        delta_arrow="off",
     )

@@ -7,6 +7,7 @@ import streamlit as st
 from core.presets import Preset
 from core.training import MONITORS, TrainConfig
 from ui.i18n import option_labels, t
+from ui.widgets import relabel_after_language_switch
 
 ALL_DIGITS = 60_000
 SUBSETS = (1_000, 10_000, ALL_DIGITS)
@@ -84,6 +85,7 @@ def settings_ui(disabled: bool) -> TrainConfig:
         persist_state="session",
         disabled=disabled,
     )
+    relabel_after_language_switch("train_subset", "train_validation", "train_lr_schedule")
     subset = subset_col.selectbox(
         t("train_settings.subset"),
         SUBSETS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 import keras
@@ -11,6 +12,7 @@ import streamlit as st
 from core.evaluate import EvaluationReport, evaluate_model, untrained_copy
 from core.graph_model import is_graph_model
 from core.i18n import Message
+from core.inspect import MAX_UPLOAD_MB
 from core.loading import LoadedModel, group_uploads, load_uploaded_model
 from core.persist import UploadRefused
 from ui.i18n import t
@@ -64,3 +66,20 @@ def evaluate_uploads(
         cache.clear()  # keep only the latest set of uploads
         cache[key] = results
     return cache[key]
+
+
+def uploader_texts(key: str) -> None:
+    """Put the catalog's words on the file uploader with this key: Streamlit writes its button
+    ("Upload") and size note ("50MB per file") in English and has no setting for them, so the
+    page hides those two texts and shows its own in their place (CSS, scoped to this widget)."""
+    box = f".st-key-{key} [data-testid=stFileUploaderDropzone]"
+    button = f"{box} button [data-testid=stMarkdownContainer] p"
+    note = f"{box} [data-testid=stFileUploaderDropzoneInstructions] span"
+    st.html(
+        "<style>"
+        f"{button}, {note} {{ font-size: 0; }}"
+        f"{button}::after {{ content: {json.dumps(t('upload.button'), ensure_ascii=False)}; font-size: 0.875rem; }}"
+        f"{note}::after {{ content: {json.dumps(t('upload.per_file', limit=MAX_UPLOAD_MB), ensure_ascii=False)};"
+        " font-size: 0.875rem; }"
+        "</style>"
+    )

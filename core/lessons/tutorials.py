@@ -32,7 +32,7 @@ class Step:
 
     key: str  # "first_mlp.build"; its texts are lessons.<key>.title, .do, .tutorial (and .note)
     page: str  # the page that does it: app_pages/<page>.py
-    code: str  # the tutorial's Keras line(s), shown as they are in every language
+    code: str  # the tutorial's Keras line(s); `#: key` comments are read from the catalogs
     tutorial: Message  # what the tutorial got
     check: Check
     note: bool = False  # lessons.<key>.note says what the app does differently or cannot do
@@ -419,7 +419,7 @@ model.evaluate(test_dataset)
                 "cnn.untrained",
                 "evaluate",
                 """
-model.save_weights(weight_path)  # mnist_cnn_weights.ckpt, a TF checkpoint
+model.save_weights(weight_path)  #: lessons.code.tf_checkpoint
 new_model1 = create_model()
 new_model1.evaluate(val_dataset)
 new_model1.load_weights(weight_path)
@@ -436,8 +436,8 @@ new_model1.evaluate(val_dataset)
                 "cnn.whole",
                 "save",
                 """
-model.save(model_dir)  # a SavedModel folder
-model.save(model_h5_path)  # one .h5 file
+model.save(model_dir)  #: lessons.code.savedmodel_folder
+model.save(model_h5_path)  #: lessons.code.one_h5_file
 """,
                 downloaded("download_savedmodel", "download_h5"),
                 note=True,
