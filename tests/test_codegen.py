@@ -11,9 +11,9 @@ import pytest
 
 from core.build import build_model
 from core.codegen import script_config, to_python
+from core.engine.scheduler import TrainingScheduler
 from core.presets import PRESETS
 from core.runs import RunStore
-from core.scheduler import TrainingScheduler
 from core.training import TrainingJob
 from tests.conftest import ROOT
 
