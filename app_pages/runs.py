@@ -1,20 +1,27 @@
 """Runs page: this session's saved runs, their curves side by side, and any of them made active."""
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
-from core.runs import BEST_WEIGHTS_FILE
+from core.engine import TrainingRequest
+from core.i18n import MessageError
+from core.runs import BEST_WEIGHTS_FILE, RunRecord
+from core.training.config import TrainConfig
 from ui.charts import overlay_curves
 from ui.i18n import option_labels, t, tm
 from ui.navigation import end_page
-from ui.resources import run_store
-from ui.session import activate_run, owner_token
+from ui.resources import engine, run_store
+from ui.session import activate_run, owner_token, watch
 from ui.state import init_session_state
 
 init_session_state()
 st.title(t("runs.title"))
 owner = owner_token()
-runs = run_store().list_runs(owner)
+training = engine().active_job(owner)
+# A run whose job never ended and that the engine does not train was interrupted.
+runs = run_store().list_runs(owner, training=[training.run_dir] if training else [])
 if not runs:
     st.info(t("runs.none"))
     st.page_link("app_pages/train.py", label=t("runs.go_train"), icon=":material/model_training:")
@@ -26,6 +33,25 @@ COLUMNS = ("run", "network", "status", "epochs", "test_accuracy", "best_val_accu
 
 def label(run) -> str:
     return f"{run.name} · {run.run_id}"
+
+
+def continue_run(run: RunRecord) -> None:
+    """An interrupted run: continue it from its last saved epoch, through the engine."""
+    st.info(t("runs.interrupted", epochs=run.epochs), icon=":material/history:")
+    config = TrainConfig.from_dict(run.config)
+    left = min(100, max(1, (run.epochs_planned or 0) - run.epochs))  # what the job had left
+    epochs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
+    extra = epochs_col.number_input(t("train.more_epochs"), 1, 100, left, key="runs_more_epochs")
+    if button_col.button(t("train.continue"), key="runs_continue", icon=":material/fast_forward:"):
+        more = dataclasses.replace(config, epochs=int(extra))
+        try:
+            watch(
+                engine().submit(TrainingRequest(owner, str(run.path), run.name, more, resume=True))
+            )
+        except MessageError as error:
+            st.error(tm(error))
+            return
+        st.switch_page("app_pages/train.py")
 
 
 status_text = option_labels("runs.status.{}")
@@ -91,3 +117,5 @@ if run.has_best_weights:
     )
 if not run.has_model:
     st.caption(tm(run.message) if run.message else t("runs.no_model"))
+elif run.status == "interrupted":
+    continue_run(run)

@@ -1,5 +1,7 @@
 """Save page: the active model in every Keras format, and exports for other runtimes."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from core.codegen import to_python
@@ -107,11 +109,11 @@ with st.container(border=True):
         text_col.caption(t("save.script_uploaded"))
 
 job = current_job()
-best = job.run_dir / BEST_WEIGHTS_FILE if job is not None else None
+best = Path(job.run_dir) / BEST_WEIGHTS_FILE if job is not None else None
 with st.container(border=True):
     button_col, text_col = st.columns([2, 3], vertical_alignment="center")
     if best is not None and best.exists():
-        best_name = f"{job.run_dir.name}-best.weights.h5"
+        best_name = f"{best.parent.name}-best.weights.h5"
         button_col.download_button(
             t("save.best_label"),
             data=best.read_bytes(),

@@ -1,18 +1,19 @@
 """Train page: settings, a background training job watched live, stop and continue."""
 
+import dataclasses
+
 import streamlit as st
 
-from core.build import build_model, ensure_compiled
+from core.engine import TrainingRequest
+from core.engine.runner import save_start_model
 from core.i18n import MessageError
 from core.presets import preset_of
-from core.scheduler import OwnerBusyError
-from core.training import TrainingJob, seed_everything
 from ui.i18n import t, tm
 from ui.live_view import curves, live_curves, live_progress, summary
 from ui.navigation import end_page
-from ui.resources import mnist, run_store, scheduler
-from ui.session import current_job, owner_token, stop_current_job
-from ui.state import Keys, init_session_state, require_active_model
+from ui.resources import engine, run_store
+from ui.session import current_job, owner_token, stop_current_job, watch
+from ui.state import init_session_state, require_active_model
 from ui.train_settings import prepare_settings, settings_ui, show_settings_of, suggested_config
 
 init_session_state()
@@ -34,16 +35,13 @@ else:
 config = settings_ui(disabled=running)
 
 
-def start(job: TrainingJob) -> None:
+def start(request: TrainingRequest) -> bool:
+    """Submit the training and watch it; False (with the reason shown) if it cannot start."""
     try:
-        scheduler().submit(job)
-    except OwnerBusyError as error:
+        watch(engine().submit(request))
+    except MessageError as error:  # busy, settings, or a model that cannot train: say why
         st.error(tm(error))
-        return
-    st.session_state[Keys.JOB] = job
-    # Let the previous job go now, not when this one ends: its model (unless still the active one)
-    # is then garbage that this job's end collects and hands back (release_freed_memory).
-    st.session_state[Keys.ADOPTED_JOB] = None
+        return False
     st.rerun()
 
 
@@ -54,23 +52,21 @@ if st.button(
     disabled=running,
     icon=":material/play_arrow:",
 ):
+    owner = owner_token()
+    run_dir = run_store().new_run_dir(owner)
+    request = TrainingRequest(owner, str(run_dir), active.name, config)
     try:
-        config.check()
-        seed_everything(config.seed)
-        model = build_model(active.spec) if active.spec else ensure_compiled(active.model)
-        new_job = TrainingJob(
-            model,
-            config,
-            mnist(),
-            run_store().new_run_dir(owner_token()),
-            spec_dict=active.spec.to_dict() if active.spec else {},
-            name=active.name,
-            owner=owner_token(),
-        )
-    except MessageError as error:  # settings or a model that cannot train: say why
+        if active.spec:
+            request = dataclasses.replace(request, spec=active.spec.to_dict())
+        else:  # an uploaded model: the engine starts from a copy in the run's folder
+            start_model = save_start_model(active.model, run_dir)
+            request = dataclasses.replace(request, model_path=str(start_model))
+    except MessageError as error:
         st.error(tm(error))
+        request = None
+    if request is None or not start(request):
+        run_store().delete_run(owner, run_dir.name)  # nothing trained: leave no empty run
         end_page()
-    start(new_job)
 
 if job is None:
     st.caption(t("train.press_train"))
@@ -97,4 +93,5 @@ else:
         if button_col.button(
             t("train.continue"), key="train_continue", icon=":material/fast_forward:"
         ):
-            start(job.continue_training(int(extra)))
+            more = dataclasses.replace(job.config, epochs=int(extra))
+            start(TrainingRequest(job.owner, job.run_dir, job.name, more, resume=True))

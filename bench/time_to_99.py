@@ -23,9 +23,9 @@ import keras  # noqa: E402
 
 from core.build import build_model  # noqa: E402
 from core.data import load_mnist, to_model_input  # noqa: E402
+from core.engine.scheduler import TrainingScheduler  # noqa: E402
 from core.presets import PRESETS  # noqa: E402
 from core.runs import RunStore  # noqa: E402
-from core.scheduler import TrainingScheduler  # noqa: E402
 from core.training import TrainConfig, TrainingJob, seed_everything  # noqa: E402
 
 PRESET = PRESETS["default"]

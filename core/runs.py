@@ -9,6 +9,7 @@ import secrets
 import shutil
 import time
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
 
 SPEC_FILE = "spec.json"  # spec_dict + training config + name, written when a run starts
 HISTORY_FILE = "history.json"  # per-epoch metrics and sampled batch losses
-METRICS_FILE = "metrics.json"  # status, message and summary, written when a run ends
-MODEL_FILE = "model.keras"  # the whole model (architecture, weights, optimizer state)
+METRICS_FILE = "metrics.json"  # status "running" while a job trains; its summary once it ends
+MODEL_FILE = "model.keras"  # the whole model (architecture, weights, optimizer state), saved
+# after every completed epoch and when the job ends
+START_MODEL_FILE = "start.keras"  # an uploaded model the run's first job started from
 BEST_WEIGHTS_FILE = "best.weights.h5"  # weights of the best epoch (ModelCheckpoint)
 PROFILE_FILE = "profile.json"  # in an owner's folder: the nickname the learner chose
 NICKNAME_MAX = 24  # characters; fits a column of the class board
@@ -99,11 +102,13 @@ class RunRecord:
 
     run_id: str
     name: str
-    status: str  # finished, stopped, failed; "incomplete" until the first job ends
+    status: str  # finished, stopped, failed; running (an engine trains it now); interrupted
+    # (its process died: it continues from its last saved epoch); incomplete: none of these is
+    # known (no engine was asked, or a run made before status "running" was written)
     message: Message | str  # why it failed (a Message when the job wrote one), empty otherwise
     created: str  # ISO local time the run started
     epochs: int  # epochs completed (a stopped run's last epoch may be partial)
-    final: dict[str, float]  # metrics of the last epoch
+    final: dict[str, float]  # metrics of the last completed epoch
     best: dict[str, float]  # metrics of the best epoch
     best_epoch: int | None  # 1-based
     test_loss: float | None  # of the saved model on the 10k test set
@@ -116,6 +121,7 @@ class RunRecord:
     has_model: bool = False  # model.keras exists
     has_best_weights: bool = False  # best.weights.h5 exists
     train_seconds: float | None = None  # inside model.fit, of the run's latest job
+    epochs_planned: int | None = None  # the epoch the latest job was to end with
 
 
 class RunStore:
@@ -148,23 +154,32 @@ class RunStore:
             except FileExistsError:
                 continue
 
-    def list_runs(self, owner: str) -> list[RunRecord]:
-        """The owner's runs, newest first; folders without spec.json are skipped."""
+    def list_runs(
+        self, owner: str, training: Collection[str | Path] | None = None
+    ) -> list[RunRecord]:
+        """The owner's runs, newest first; folders without spec.json are skipped.
+
+        training: the run folders an engine trains now (TrainingEngine.active_job); a run whose
+        job never ended is "running" if listed there, else "interrupted". None: not asked.
+        """
         base = self.owner_dir(owner)
         if not base.is_dir():
             return []
+        active = _resolved(training)
         records = []
         for path in sorted(base.iterdir(), reverse=True):
             if path.is_dir() and _ID_RE.fullmatch(path.name) and (path / SPEC_FILE).exists():
-                records.append(_read_record(path))
+                records.append(_read_record(path, active))
         return records
 
-    def load_run(self, owner: str, run_id: str) -> RunRecord:
-        """One run's record; FileNotFoundError if it does not exist."""
+    def load_run(
+        self, owner: str, run_id: str, training: Collection[str | Path] | None = None
+    ) -> RunRecord:
+        """One run's record (training: as for list_runs); FileNotFoundError if there is none."""
         path = self.run_dir(owner, run_id)
         if not (path / SPEC_FILE).exists():
             raise FileNotFoundError(f"No run {run_id!r}.")
-        return _read_record(path)
+        return _read_record(path, _resolved(training))
 
     def load_model(self, owner: str, run_id: str) -> keras.Model:
         """The run's saved model, loaded with safe_mode on."""
@@ -217,13 +232,28 @@ def _message(stored: Any) -> Message | str:
     return str(stored or "")
 
 
-def _read_record(path: Path) -> RunRecord:
+def _resolved(paths: Collection[str | Path] | None) -> set[Path] | None:
+    return None if paths is None else {Path(p).resolve() for p in paths}
+
+
+def _status(stored: Any, path: Path, training: set[Path] | None) -> str:
+    """A job writes "running" when it starts and its end status when it ends: a run that still
+    says "running" but that no engine trains was interrupted (its process died)."""
+    if stored != "running":
+        return str(stored or "incomplete")  # no metrics.json: a run older than "running"
+    if training is None:
+        return "incomplete"  # training or interrupted: nobody asked the engine
+    return "running" if path.resolve() in training else "interrupted"
+
+
+def _read_record(path: Path, training: set[Path] | None = None) -> RunRecord:
     spec = _read_json(path / SPEC_FILE)
     history = _read_json(path / HISTORY_FILE)
     metrics = _read_json(path / METRICS_FILE)
     epochs = history.get("epochs", {})
-    # No metrics.json yet: the first job is still training, or the process died mid-run.
-    status = metrics.get("status", "incomplete")
+    status = _status(metrics.get("status"), path, training)
+    # An interrupted or running job has no summary yet: its last saved epoch is its final one.
+    last = {k: v[-1] for k, v in epochs.items() if isinstance(v, list) and v}
     return RunRecord(
         run_id=path.name,
         name=spec.get("name", path.name),
@@ -231,7 +261,7 @@ def _read_record(path: Path) -> RunRecord:
         message=_message(metrics.get("message", "")),
         created=spec.get("created", ""),
         epochs=len(epochs.get("loss", [])),
-        final=metrics.get("final", {}),
+        final=metrics.get("final", last),
         best=metrics.get("best", {}),
         best_epoch=metrics.get("best_epoch"),
         test_loss=metrics.get("test_loss"),
@@ -244,4 +274,5 @@ def _read_record(path: Path) -> RunRecord:
         has_model=(path / MODEL_FILE).exists(),
         has_best_weights=(path / BEST_WEIGHTS_FILE).exists(),
         train_seconds=metrics.get("train_seconds"),
+        epochs_planned=spec.get("epochs_planned"),
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.data import Mnist, load_mnist
+from tests.engines import engine  # noqa: F401  (a fixture, parametrized over the engines)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

@@ -9,9 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.build import build_model
+from core.engine.scheduler import TrainingScheduler
 from core.presets import PRESETS
 from core.runs import RunStore, new_owner_token
-from core.scheduler import TrainingScheduler
 from core.training import TrainConfig, TrainingJob
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
 from ui.session import NICKNAME

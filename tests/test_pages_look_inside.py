@@ -114,8 +114,8 @@ def test_the_page_speaks_korean(small_trained_mlp):
 
 @pytest.mark.parametrize("epochs", [2])
 def test_snapshots_of_a_trained_run_have_an_epoch_slider(tmp_path, mnist, epochs):
+    from core.engine.scheduler import TrainingScheduler
     from core.runs import RunStore
-    from core.scheduler import TrainingScheduler
     from core.training import TrainConfig, TrainingJob
 
     model = build_model(PRESETS["mlp_sgd"].spec)

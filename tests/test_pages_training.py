@@ -1,5 +1,7 @@
 """AppTest tests of the Train and Runs pages: a real (tiny) training in a background job."""
 
+from pathlib import Path
+
 from streamlit.testing.v1 import AppTest
 
 from core.presets import PRESETS
@@ -37,18 +39,21 @@ def test_train_runs_in_the_background_and_the_result_becomes_active():
     assert "Training finished" in texts(at)
     assert "Test accuracy" in texts(at)
     active = at.session_state[Keys.ACTIVE_MODEL]
-    assert active.source == "trained" and active.model is job.model
+    assert active.source == "trained" and active.model is job.trained_model()
     assert active.test_accuracy is not None and active.test_accuracy > 0.2  # chance is 0.1
+    assert active.spec == PRESETS["mlp_sgd"].spec and active.run_dir == job.run_dir
     assert len(job.snapshot().history["loss"]) == 2
-    # Continue training: two more epochs on the same model, history appended.
+    # Continue training: one more epoch of the same run, from its folder, history appended.
     by_key(at.number_input, "train_more_epochs").set_value(1).run()
     by_key(at.button, "train_continue").click().run()
     second = at.session_state[Keys.JOB]
-    assert second is not job and second.model is job.model
+    assert second is not job and second.run_dir == job.run_dir
     assert second.wait(JOB_TIMEOUT)
     at.run()
     assert len(second.snapshot().history["loss"]) == 3
-    assert int(second.model.optimizer.iterations) == 3 * 29  # 900 digits / batch 32, 3 epochs
+    model = at.session_state[Keys.ACTIVE_MODEL].model
+    assert model is second.trained_model() and model is not job.trained_model()
+    assert int(model.optimizer.iterations) == 3 * 29  # 900 digits / batch 32, 3 epochs
 
 
 def test_bad_settings_get_a_message():
@@ -126,7 +131,7 @@ def test_a_running_job_shows_its_own_settings_after_a_refresh():
         fresh.run()
         fresh = open_page("train", fresh)  # a new session: no active model, the same job
         epochs = by_key(fresh.number_input, "train_epochs")
-        assert fresh.session_state[Keys.JOB] is job
+        assert fresh.session_state[Keys.JOB].run_dir == job.run_dir
         assert epochs.value == 100 and epochs.disabled
         assert by_key(fresh.selectbox, "train_subset").value == 10_000
         assert "is training" in texts(fresh)
@@ -134,4 +139,29 @@ def test_a_running_job_shows_its_own_settings_after_a_refresh():
         job.stop()
         assert job.wait(JOB_TIMEOUT)
     fresh.run()  # the stopped job's model becomes the new session's active model too
-    assert fresh.session_state[Keys.ACTIVE_MODEL].model is job.model
+    assert fresh.session_state[Keys.ACTIVE_MODEL].model is job.trained_model()
+
+
+def test_an_uploaded_model_trains_from_a_copy_in_its_run_folder():
+    import keras
+    import numpy as np
+
+    model = keras.Sequential(
+        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10, name="logits")]
+    )  # as uploaded: never compiled, no spec
+    before = [w.copy() for w in model.get_weights()]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.session_state[Keys.ACTIVE_MODEL] = ActiveModel(model, "my upload", "uploaded")
+    at = train_quickly(open_page("train", at))
+    job = at.session_state[Keys.JOB]
+    assert job.wait(JOB_TIMEOUT)
+    at.run()
+    assert job.status == "finished", job.snapshot().message
+    active = at.session_state[Keys.ACTIVE_MODEL]
+    assert active.source == "trained" and active.spec is None and active.name == "my upload"
+    assert active.model is job.trained_model() and active.model is not model
+    assert active.test_accuracy > 0.2  # chance is 0.1
+    for kept, now in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(kept, now)  # the upload itself is left as it was
+    assert (Path(job.run_dir) / "start.keras").exists()

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from core.data import load_mnist, to_model_input
+from core.engine.scheduler import TrainingScheduler
 from core.runs import InvalidIdError, RunStore, check_id, new_owner_token
-from core.scheduler import TrainingScheduler
 from core.training import TrainConfig, TrainingJob
 
 CRAFTED = ["../x", "..", "../../etc", "a/b", "/abs", "A", "", "x" * 65, "a\x00b", "-", ".", "é"]

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from core.scheduler import OwnerBusyError, TrainingScheduler
+from core.engine.scheduler import OwnerBusyError, TrainingScheduler
 
 
 class FakeJob:

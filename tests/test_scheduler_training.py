@@ -7,8 +7,8 @@ import threading
 import keras
 import pytest
 
+from core.engine.scheduler import TrainingScheduler
 from core.runs import RunStore
-from core.scheduler import TrainingScheduler
 from core.training import TrainConfig, TrainingJob
 
 TIMEOUT = 120  # seconds; a hanging job fails the test instead of blocking the suite

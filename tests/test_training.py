@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 import threading
@@ -13,9 +14,11 @@ import pytest
 
 from core.build import build_model
 from core.data import load_mnist
+from core.engine import TrainingRequest
+from core.engine.runner import job_for_request
+from core.engine.scheduler import OwnerBusyError, TrainingScheduler
 from core.presets import PRESETS
 from core.runs import RunStore
-from core.scheduler import OwnerBusyError, TrainingScheduler
 from core.training import TrainConfig, TrainingJob, keras_state, seed_everything
 from core.training import callbacks as training_callbacks
 from core.training import job as job_module
@@ -65,6 +68,13 @@ def run_to_end(job: TrainingJob, scheduler: TrainingScheduler | None = None) -> 
     (scheduler or TrainingScheduler(1)).submit(job)
     assert job.wait(TIMEOUT), "the job did not end in time"
     return job
+
+
+def continued(job: TrainingJob, epochs: int, mnist) -> TrainingJob:
+    """A job that continues the run of job from its folder (how the engines continue)."""
+    config = dataclasses.replace(job.config, epochs=epochs)
+    request = TrainingRequest(job.owner, str(job.run_dir), job.name, config, resume=True)
+    return job_for_request(request, mnist)
 
 
 class Recorder(keras.callbacks.Callback):
@@ -202,35 +212,6 @@ def test_early_stopping_restores_the_best_weights(store, mnist):
         not np.array_equal(a, b)
         for a, b in zip(job.model.get_weights(), weights_by_epoch[-1], strict=True)
     )
-
-
-def test_continue_training_keeps_optimizer_state_and_history(store, mnist):
-    model = mlp("adam", 1e-3)
-    first = run_to_end(make_job(store, mnist, model=model, epochs=1))
-    steps = first.batches_per_epoch
-    assert int(model.optimizer.iterations) == steps
-    moments = [v.numpy().copy() for v in model.optimizer.variables if "momentum" in v.path]
-    assert moments and any(np.abs(m).sum() > 0 for m in moments)
-
-    second = first.continue_training(2)
-    assert second.initial_epoch == 1 and second.epochs_total == 3
-    run_to_end(second)
-    assert second.status == "finished"
-    assert int(model.optimizer.iterations) == 3 * steps
-    snap = second.snapshot()
-    assert len(snap.history["loss"]) == 3
-    assert snap.history["loss"][0] == first.snapshot().history["loss"][0]
-    assert snap.epoch == 3 and snap.epochs == 3 and snap.samples_seen == 2 * 1000
-    numbers = [b for b, _ in snap.batch_losses]
-    assert numbers == list(range(1, 3 * steps + 1))
-    (record,) = store.list_runs("alice")
-    assert record.epochs == 3
-
-
-def test_continue_refused_while_active(store, mnist):
-    job = make_job(store, mnist)
-    with pytest.raises(RuntimeError, match="still running"):
-        job.continue_training(1)
 
 
 def test_queue_limit_holds_and_positions_are_reported(store, mnist):
@@ -405,7 +386,7 @@ def test_batch_losses_stay_bounded(store, mnist, monkeypatch):
     monkeypatch.setattr(job_module, "MAX_LOSS_POINTS", 8)
     first = run_to_end(make_job(store, mnist, epochs=1, batch_size=16))  # 63 batches
     assert 0 < len(first.snapshot().batch_losses) <= 8
-    second = run_to_end(first.continue_training(2))
+    second = run_to_end(continued(first, 2, mnist))
     points = second.snapshot().batch_losses
     assert 0 < len(points) <= 8
     numbers = [b for b, _ in points]

@@ -7,8 +7,8 @@ import weakref
 
 import keras
 
+from core.engine.scheduler import TrainingScheduler
 from core.runs import RunStore
-from core.scheduler import TrainingScheduler
 from core.training import TrainConfig, TrainingJob
 
 

@@ -1,6 +1,6 @@
 """The Train page's view of a job: live while it runs, a summary once it has ended.
 
-Watching must cost training almost nothing: the job runs in a thread of this server, and every
+Watching must cost training almost nothing: the job may run in a thread of this server, and every
 rerun here, and every repaint in a browser on the same machine, competes with it for the CPU. So the
 progress refreshes once a second as one small HTML element (st.progress animates every change,
 which costs a headless browser several times more), the Stop button stays outside the refreshed
@@ -15,7 +15,8 @@ from html import escape
 
 import streamlit as st
 
-from core.training import Progress, TrainingJob
+from core.engine import TrainingHandle
+from core.training import Progress
 from ui.charts import batch_loss_curve, epoch_curves
 from ui.i18n import t, tm
 
@@ -95,7 +96,7 @@ def curves(p: Progress, key: str) -> None:
 
 
 @st.fragment(run_every=PROGRESS_EVERY)
-def live_progress(job: TrainingJob, queued: bool) -> None:
+def live_progress(job: TrainingHandle, queued: bool) -> None:
     """The progress of a job (or its place in the queue); a full rerun once it has ended, or has
     left the queue when the page was drawn for a queued job (which shows no charts yet)."""
     p = job.snapshot()
@@ -105,7 +106,7 @@ def live_progress(job: TrainingJob, queued: bool) -> None:
 
 
 @st.fragment(run_every=CURVES_EVERY)
-def live_curves(job: TrainingJob) -> None:
+def live_curves(job: TrainingHandle) -> None:
     curves(job.snapshot(), "train_live")
 
 

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from core.engine import TrainingEngine
+from core.engine.threads import ThreadEngine
 from core.runs import RunStore
-from core.scheduler import TrainingScheduler
 from ui.i18n import t
 
 if TYPE_CHECKING:  # NumPy: only pages that show data need it, after their heading
@@ -41,14 +42,15 @@ def _cached_mnist() -> Mnist:
 
 
 @st.cache_resource
-def scheduler() -> TrainingScheduler:
-    """One training queue per server; DIGITLAB_MAX_TRAININGS caps trainings at once (default: cores)."""
+def engine() -> TrainingEngine:
+    """Where this server's trainings run: threads of this process, queued first come, first served;
+    DIGITLAB_MAX_TRAININGS caps trainings at once (default: the core count)."""
     limit = os.environ.get("DIGITLAB_MAX_TRAININGS", "").strip()
     if limit and not limit.isdigit():
         logging.getLogger(__name__).warning(
             "DIGITLAB_MAX_TRAININGS=%r is not a whole number; using the core count", limit
         )
-    return TrainingScheduler(int(limit) if limit.isdigit() else None)
+    return ThreadEngine(mnist, int(limit) if limit.isdigit() else None)
 
 
 @st.cache_resource

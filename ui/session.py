@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -9,11 +10,11 @@ import streamlit as st
 from core.runs import NICKNAME_MAX, NicknameError, RunRecord, is_owner_token, new_owner_token
 from core.spec import NetworkSpec
 from ui.i18n import t, tm
-from ui.resources import run_store, scheduler
+from ui.resources import engine, run_store
 from ui.state import ActiveModel, Keys, set_active_model
 
-if TYPE_CHECKING:  # the job module imports TensorFlow; only a submitted job needs it
-    from core.training import TrainingJob
+if TYPE_CHECKING:
+    from core.engine import TrainingHandle
 
 QUERY_KEY = "session"
 NAME_QUERY_KEY = "name"
@@ -37,13 +38,21 @@ def owner_token() -> str:
     return token
 
 
-def current_job() -> TrainingJob | None:
-    """The session's latest training job: the one it started, or after a refresh its live one."""
+def current_job() -> TrainingHandle | None:
+    """The session's latest training: the one it started, or after a refresh its live one."""
     job = st.session_state.get(Keys.JOB)
     if job is None:
-        job = scheduler().active_job(owner_token())
+        job = engine().active_job(owner_token())
         st.session_state[Keys.JOB] = job
     return job
+
+
+def watch(job: TrainingHandle) -> None:
+    """Make a submitted training the session's job (the Train page shows it)."""
+    st.session_state[Keys.JOB] = job
+    # Let the previous job go now, not when this one ends: its model (unless still the active one)
+    # is then garbage that this job's end collects and hands back (release_freed_memory).
+    st.session_state[Keys.ADOPTED_JOB] = None
 
 
 def stop_current_job() -> None:
@@ -63,15 +72,22 @@ def adopt_finished_job() -> None:
     if progress.active or progress.status == "failed":
         return
     st.session_state[Keys.ADOPTED_JOB] = job
+    model = job.trained_model()
+    if model is None:
+        return
     summary = progress.summary
+    try:
+        spec = run_store().load_run(job.owner, Path(job.run_dir).name).spec
+    except FileNotFoundError:
+        spec = {}
     set_active_model(
         ActiveModel(
-            model=job.model,
+            model=model,
             name=job.name,
             source="trained",
-            spec=NetworkSpec.from_dict(job.spec_dict) if job.spec_dict else None,
+            spec=NetworkSpec.from_dict(spec) if spec else None,
             test_accuracy=summary.test_accuracy if summary else None,
-            run_dir=str(job.run_dir),
+            run_dir=job.run_dir,
         )
     )
 

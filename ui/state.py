@@ -27,7 +27,7 @@ class Keys:
     MY_DIGITS = "draw_my_digits"  # list of (28x28 float image, label) the user kept
     CANVAS_VERSION = "draw_canvas_version"  # bumped to clear the canvas
     OWNER = "owner_token"  # names this browser session's runs; mirrored in the URL
-    JOB = "training_job"  # the session's latest TrainingJob
+    JOB = "training_job"  # the session's latest TrainingHandle (core.engine)
     ADOPTED_JOB = "adopted_job"  # the job whose model already became the active model
     UPLOADS = "evaluate_uploads_cache"  # {signature of uploaded files: [EvaluatedUpload]}
     LOOK_INSIDE_DIGIT = "look_inside_digit"  # test index (int) or a drawing (28x28 floats)

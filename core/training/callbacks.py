@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import keras
@@ -96,3 +97,19 @@ class ProgressCallback(keras.callbacks.Callback):
             job._epochs_done += 1
             for column in job._history.values():  # keys that appeared late stay aligned
                 column.extend([float("nan")] * (job._epochs_done - len(column)))
+        if job._fail_message is None:  # a diverged epoch is not one to continue from
+            job._save_epoch()
+
+
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """ModelCheckpoint that writes to a temporary name and then renames: never half a file."""
+
+    def __init__(self, filepath: Path, **kwargs) -> None:
+        self.final_path = Path(filepath)
+        super().__init__(self.final_path.with_name(f".tmp-{self.final_path.name}"), **kwargs)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch, logs)
+        written = Path(self.filepath)
+        if written.exists():
+            written.replace(self.final_path)

@@ -50,6 +50,12 @@ class TrainConfig:
         """Plain dict for spec.json."""
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """The config to_dict wrote (spec.json); keys this version does not know are ignored."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
     def check(self) -> None:
         """Raise ConfigError (a ValueError) in plain words if the settings cannot work together."""
         if self.epochs < 1:

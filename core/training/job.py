@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import math
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 
@@ -25,7 +25,7 @@ from core.runs import (
     write_json_atomic,
 )
 from core.snapshots import EpochSnapshots
-from core.training.callbacks import CosineDecayPerBatch, ProgressCallback
+from core.training.callbacks import AtomicModelCheckpoint, CosineDecayPerBatch, ProgressCallback
 from core.training.config import ConfigError, TrainConfig
 from core.training.keras_state import (
     build_training_state,
@@ -36,7 +36,10 @@ from core.training.keras_state import (
     release_freed_memory,
     seed_everything,
 )
-from core.training.progress import ACTIVE_STATUSES, Progress, Status, Summary
+from core.training.progress import Progress, Status, Summary
+
+if TYPE_CHECKING:
+    from core.training.run_state import RunState
 
 MAX_LOSS_POINTS = 2000  # per-batch loss points kept per job (older ones are merged pairwise)
 EVAL_BATCH_SIZE = 500  # digits per batch when validating and testing
@@ -56,7 +59,7 @@ class TrainingJob:
         owner: str = "local",
         callbacks: Sequence[keras.callbacks.Callback] = (),
         *,
-        _previous: TrainingJob | None = None,
+        resume: RunState | None = None,
     ) -> None:
         config.check()
         self.model = model
@@ -70,9 +73,13 @@ class TrainingJob:
         self._check_model()
         self.n_train = self._train_count()
         self.batches_per_epoch = math.ceil(self.n_train / config.batch_size)
-        self.initial_epoch = _previous._epochs_done if _previous else 0
-        self.base_lr = _previous.base_lr if _previous else compiled_learning_rate(model)
-        self.created = _previous.created if _previous else time.strftime("%Y-%m-%dT%H:%M:%S")
+        self.initial_epoch = resume.epochs if resume else 0
+        self.base_lr = (
+            resume.base_lr
+            if resume and resume.base_lr is not None
+            else compiled_learning_rate(model)
+        )
+        self.created = resume.created if resume else time.strftime("%Y-%m-%dT%H:%M:%S")
 
         self._first_batch_at: float | None = None  # wall clock, to time the start of a job
         self._lock = threading.Lock()  # guards _history and _points (held for microseconds)
@@ -95,15 +102,19 @@ class TrainingJob:
         self._stopped_early = False
         # Whole-model history (continuations append); batch losses are (global batch, loss).
         self._history: dict[str, list[float]] = (
-            {k: list(v) for k, v in _previous._history.items()} if _previous else {}
+            {k: list(v) for k, v in resume.history.items()} if resume else {}
         )
         self._epochs_done = self.initial_epoch
-        self._points: list[tuple[int, float]] = list(_previous._points) if _previous else []
+        self._points: list[tuple[int, float]] = list(resume.batch_losses) if resume else []
         total = config.epochs * self.batches_per_epoch
         self._stride = max(1, math.ceil((total + len(self._points)) / MAX_LOSS_POINTS))
         self._window = (0, 0, 0.0)  # (batches in window, samples before it, loss mean before it)
         self._last: tuple[int, int, float] | None = None  # latest batch not yet in a point
-        self._best_value = _previous._best_value if _previous else None
+        self._best_value = (
+            resume.best_value(config.checkpoint_monitor)
+            if resume and config.checkpoint_best
+            else None
+        )
 
     # ----- public API -------------------------------------------------------------------
 
@@ -173,26 +184,11 @@ class TrainingJob:
             run_dir=str(self.run_dir),
         )
 
-    def continue_training(
-        self, extra_epochs: int, callbacks: Sequence[keras.callbacks.Callback] = ()
-    ) -> TrainingJob:
-        """A new job that trains the same model further (optimizer state kept); submit it."""
-        if self._status in ACTIVE_STATUSES:
-            raise RuntimeError("This training is still running; stop it or wait for it to end.")
-        if self._status == "failed":
-            raise RuntimeError("This training failed; build a fresh model and train that.")
-        config = dataclasses.replace(self.config, epochs=extra_epochs)
-        return TrainingJob(
-            self.model,
-            config,
-            self.mnist,
-            self.run_dir,
-            self.spec_dict,
-            self.name,
-            self.owner,
-            callbacks,
-            _previous=self,
-        )
+    def trained_model(self) -> keras.Model | None:
+        """The trained model once the job has ended with one (finished, or stopped after it
+        started), else None."""
+        ended = self._status in ("finished", "stopped") and self._t0 is not None
+        return self.model if ended else None
 
     # ----- scheduler hooks --------------------------------------------------------------
 
@@ -245,6 +241,9 @@ class TrainingJob:
         if self.initial_epoch == 0:
             seed_everything(self.config.seed)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        # "running" until the job ends: a run that still says so once no engine trains it was
+        # interrupted (the process died), and continues from its last saved epoch.
+        write_json_atomic(self.run_dir / METRICS_FILE, {"status": "running"})
         self._write_spec()
         input_shape = tuple(self.model.input_shape[1:])
         kind = labels_kind(self.model)
@@ -331,7 +330,7 @@ class TrainingJob:
             cbs.append(self._early)
         if cfg.checkpoint_best:
             cbs.append(
-                keras.callbacks.ModelCheckpoint(
+                AtomicModelCheckpoint(
                     self.run_dir / BEST_WEIGHTS_FILE,
                     monitor=cfg.checkpoint_monitor,
                     save_best_only=True,
@@ -428,8 +427,28 @@ class TrainingJob:
                 "spec": self.spec_dict,
                 "config": self.config.to_dict(),
                 "epochs_planned": self.epochs_total,
+                "base_lr": self.base_lr,  # a continued cosine schedule starts from it again
             },
         )
+
+    def _save_epoch(self) -> None:
+        """After each completed epoch: the model with its optimizer state, and the history so far.
+
+        Both are written to temporary names first and renamed one right after the other, so that
+        a process killed at any moment leaves the last completed epoch to continue from.
+        """
+        model_tmp = self.run_dir / f".tmp-{MODEL_FILE}"
+        self.model.save(model_tmp)
+        history_tmp = self._write_history(self.run_dir / f".tmp-{HISTORY_FILE}")
+        model_tmp.replace(self.run_dir / MODEL_FILE)
+        history_tmp.replace(self.run_dir / HISTORY_FILE)
+
+    def _write_history(self, path: Path) -> Path:
+        with self._lock:
+            history = {k: list(v) for k, v in self._history.items()}
+            points = list(self._points)
+        path.write_text(json.dumps({"epochs": history, "batch_losses": points}, allow_nan=True))
+        return path
 
     def _save(self, status: Status, with_model: bool) -> None:
         self._phase = "saving"
@@ -438,10 +457,9 @@ class TrainingJob:
             tmp = self.run_dir / f".tmp-{MODEL_FILE}"
             self.model.save(tmp)
             tmp.replace(self.run_dir / MODEL_FILE)
-        with self._lock:
-            history = {k: list(v) for k, v in self._history.items()}
-            points = list(self._points)
-        write_json_atomic(self.run_dir / HISTORY_FILE, {"epochs": history, "batch_losses": points})
+        self._write_history(self.run_dir / f".tmp-{HISTORY_FILE}").replace(
+            self.run_dir / HISTORY_FILE
+        )
         metrics = {"status": status, "message": str(self._message)}
         if self._first_batch_at is not None:
             metrics["first_batch_at"] = self._first_batch_at

@@ -1,0 +1,122 @@
+"""Trainings through the engine interface: the same tests for every engine (tests/engines.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.data import to_model_input
+from core.engine import TrainingRequest
+from core.engine.scheduler import OwnerBusyError
+from core.presets import PRESETS
+from core.runs import RunStore
+from core.training import TrainConfig
+
+TIMEOUT = 120
+SPEC = PRESETS["mlp_dropout"].spec  # Adam: its moments are optimizer state worth keeping
+CONFIG = TrainConfig(epochs=1, batch_size=32, subset_size=1000, validation="split")
+STEPS = 29  # 900 training digits / batch 32
+
+
+@pytest.fixture
+def store(tmp_path) -> RunStore:
+    return RunStore(tmp_path)
+
+
+def submit(engine, store, owner="alice", config=CONFIG, **fields):
+    request = TrainingRequest(
+        owner, str(store.new_run_dir(owner)), "mlp", config, spec=SPEC.to_dict(), **fields
+    )
+    return engine.submit(request)
+
+
+def ended(handle):
+    assert handle.wait(TIMEOUT), "the training did not end in time"
+    return handle
+
+
+def test_a_training_runs_and_its_run_is_saved(engine, store, mnist):
+    handle = ended(submit(engine, store))
+    assert handle.status == "finished", handle.snapshot().message
+    assert engine.active_job("alice") is None and engine.running_count() == 0
+    progress = handle.snapshot()
+    assert progress.epoch == 1 and progress.batch == STEPS and progress.samples_seen == 900
+    assert len(progress.batch_losses) == STEPS and progress.summary.test_accuracy > 0.5
+    (record,) = store.list_runs("alice", training=[])
+    assert record.status == "finished" and record.epochs == 1 and record.has_model
+    assert record.spec == SPEC.to_dict() and record.name == "mlp"
+    assert record.test_accuracy == pytest.approx(progress.summary.test_accuracy)
+    x = to_model_input(mnist.x_test[:100], SPEC.input_shape)
+    saved = store.load_model("alice", record.run_id)
+    trained = handle.trained_model()
+    np.testing.assert_allclose(trained.predict(x, verbose=0), saved.predict(x, verbose=0))
+
+
+def test_stop_ends_within_a_batch_and_the_run_is_saved(engine, store):
+    handle = submit(engine, store, config=dataclasses.replace(CONFIG, epochs=50, batch_size=8))
+    deadline = time.monotonic() + TIMEOUT
+    while handle.snapshot().batch < 3:
+        assert time.monotonic() < deadline and handle.snapshot().active
+        time.sleep(0.02)
+    assert engine.active_job("alice").run_dir == handle.run_dir
+    assert store.list_runs("alice", training=[handle.run_dir])[0].status == "running"
+    handle.stop()
+    ended(handle)
+    progress = handle.snapshot()
+    assert handle.status == "stopped" and progress.epoch == 1
+    assert progress.batch < 113 // 2  # 900 / 8 = 113 batches; it stopped long before
+    (record,) = store.list_runs("alice", training=[])
+    assert record.status == "stopped" and record.has_model
+    assert handle.trained_model() is not None
+
+
+def test_continue_keeps_optimizer_state_and_history(engine, store):
+    first = ended(submit(engine, store))
+    before = [np.array(v) for v in first.trained_model().optimizer.variables]
+    more = dataclasses.replace(CONFIG, epochs=2)
+    second = ended(engine.submit(TrainingRequest("alice", first.run_dir, "x", more, resume=True)))
+    assert second.status == "finished", second.snapshot().message
+    model = second.trained_model()
+    assert int(model.optimizer.iterations) == 3 * STEPS
+    # The continuation started from the first job's optimizer state, not a fresh one.
+    moments = [v for v in model.optimizer.variables if "momentum" in v.name]
+    assert moments and all(np.abs(np.array(m)).sum() > 0 for m in moments)
+    assert int(before[0]) == STEPS
+    progress = second.snapshot()
+    assert progress.initial_epoch == 1 and progress.epochs == 3
+    assert progress.history["loss"][0] == first.snapshot().history["loss"][0]
+    assert [b for b, _ in progress.batch_losses] == list(range(1, 3 * STEPS + 1))
+    (record,) = store.list_runs("alice", training=[])
+    assert record.epochs == 3 and record.name == "mlp" and record.status == "finished"
+
+
+def test_one_training_per_owner(engine, store):
+    long = dataclasses.replace(CONFIG, epochs=50)
+    alice = submit(engine, store, config=long)
+    try:
+        with pytest.raises(OwnerBusyError):
+            submit(engine, store)
+        bob = submit(engine, store, owner="bob")  # another owner is served
+        assert engine.active_job("bob").run_dir == bob.run_dir
+        assert engine.active_job("alice").run_dir == alice.run_dir
+        assert ended(bob).status == "finished"
+    finally:
+        alice.stop()
+        ended(alice)
+    assert engine.active_job("alice") is None
+    assert ended(submit(engine, store)).status == "finished"  # free again
+
+
+def test_a_request_that_cannot_train_is_refused_in_words(engine, store):
+    bad = dataclasses.replace(CONFIG, validation="none", early_stopping=True)
+    with pytest.raises(ValueError, match="no validation data"):
+        submit(engine, store, config=bad)
+    nothing = TrainingRequest("alice", str(store.new_run_dir("alice")), "x", CONFIG, resume=True)
+    with pytest.raises(ValueError, match="saved no model"):
+        engine.submit(nothing)
+    assert engine.active_job("alice") is None
+    assert not any(Path(store.owner_dir("alice")).glob("*/model.keras"))
