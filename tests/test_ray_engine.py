@@ -143,7 +143,8 @@ def test_no_owner_reaches_another_owners_training(ray_engine, store):
 
 
 def test_a_model_that_cannot_train_ends_failed_in_words(ray_engine, store):
-    spec = SPEC.to_dict() | {"input_shape": [7]}  # 7 inputs: not an MNIST digit
+    spec = SPEC.to_dict()
+    spec["layers"][-1]["units"] = 7  # 7 classes: not MNIST's 10; only a built model tells
     request = TrainingRequest("alice", str(store.new_run_dir("alice")), "x", CONFIG, spec=spec)
     handle = ended(ray_engine.submit(request))
     assert handle.status == "failed" and handle.trained_model() is None
