@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 
 from core.engine import TrainingRequest
 from core.engine.ray_engine import RayEngine, RaySettings
@@ -20,7 +21,12 @@ from core.training import TrainConfig
 def main() -> None:
     """Serve submit lines until stdin closes."""
     address, namespace, runs = sys.argv[1:4]
-    engine = RayEngine(RaySettings(address=address, namespace=namespace))
+    # Made in a thread that then ends, as a Streamlit script run makes it (ui/resources.engine).
+    made: list[RayEngine] = []
+    maker = threading.Thread(target=lambda: made.append(RayEngine(RaySettings(address, namespace))))
+    maker.start()
+    maker.join()
+    (engine,) = made
     store = RunStore(runs)
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+
+import pytest
 
 from core.engine import RAY_ADDRESS_ENV, engine_kind
 from tests.conftest import ROOT
@@ -51,3 +55,15 @@ def test_the_engine_is_chosen_by_the_ray_address(monkeypatch):
     assert engine_kind() == "threads"
     monkeypatch.setenv(RAY_ADDRESS_ENV, "10.0.0.5:6379")
     assert engine_kind() == "ray"
+
+
+def test_no_cluster_at_the_address_is_said_at_once():
+    from core.engine.ray_engine import RayEngine, RaySettings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    started = time.monotonic()
+    with pytest.raises(ConnectionError, match="No Ray cluster answers"):
+        RayEngine(RaySettings(address=f"127.0.0.1:{port}"))
+    assert time.monotonic() - started < 5
