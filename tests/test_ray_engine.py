@@ -144,10 +144,26 @@ def test_no_owner_reaches_another_owners_training(ray_engine, store):
     assert ray_engine.active_job("alice") is None
 
 
-def test_a_model_that_cannot_train_ends_failed_in_words(ray_engine, store):
+def test_a_network_that_cannot_be_built_is_refused_at_submit(ray_engine, store):
     spec = SPEC.to_dict()
-    spec["layers"][-1]["units"] = 7  # 7 classes: not MNIST's 10; only a built model tells
+    spec["layers"][-1]["units"] = 7  # 7 classes: not MNIST's 10
     request = TrainingRequest("alice", str(store.new_run_dir("alice")), "x", CONFIG, spec=spec)
+    with pytest.raises(ValueError, match="10"):
+        ray_engine.submit(request)
+    assert ray_engine.active_job("alice") is None
+
+
+def test_an_upload_that_cannot_train_ends_failed_in_words(ray_engine, store):
+    import keras
+
+    run_dir = store.new_run_dir("alice")
+    seven = keras.Sequential([keras.Input((784,)), keras.layers.Dense(7, activation="softmax")])
+    seven.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    seven.save(run_dir / "start.keras")  # a model the trainer loads, then finds wrong for MNIST
+    request = TrainingRequest(
+        "alice", str(run_dir), "x", CONFIG, model_path=str(run_dir / "start.keras")
+    )
     handle = ended(ray_engine.submit(request))
     assert handle.status == "failed" and handle.trained_model() is None
-    assert handle.snapshot().message.key == "train.failed_with"
+    message = handle.snapshot().message
+    assert message.key == "train.failed_with" and message.params["reason"].key == "train.bad_output"

@@ -35,6 +35,7 @@ from core.engine import RAY_ADDRESS_ENV, TrainingRequest
 from core.engine.scheduler import OwnerBusyError
 from core.i18n import MessageError, msg
 from core.runs import MODEL_FILE, RunStore, check_id
+from core.spec import NetworkSpec, validate
 from core.training.config import TrainConfig
 from core.training.progress import Progress, Status, Summary
 from core.training.run_state import read_run_state
@@ -132,13 +133,16 @@ class RayEngine:
 
     def submit(self, request: TrainingRequest) -> RayHandle:
         """Queue the training; OwnerBusyError if the owner has one, MessageError if it cannot
-        train (settings, a run with nothing to continue). A model that does not fit MNIST is only
-        found out by the trainer: the handle then ends "failed", saying why."""
+        train (settings, a network that cannot be built, a run with nothing to continue). An
+        uploaded model that does not fit MNIST is only found out by the trainer: the handle then
+        ends "failed", saying why."""
         check_id(request.owner, "owner token")
         request.config.check()
         if request.resume:
             _check_resumable(request)
-        elif request.spec is None and request.model_path is None:
+        elif request.spec is not None:
+            validate(NetworkSpec.from_dict(request.spec))  # SpecError, as the thread engine's
+        elif request.model_path is None:
             raise ValueError("A training request needs a spec, a model_path or resume.")
         job_id = secrets.token_hex(16)
         if self.call(self.queue.submit.remote(job_id, request)) is None:
