@@ -122,6 +122,26 @@ def test_a_training_outlives_the_app_server_that_submitted_it(ray_engine, tmp_pa
     assert record.status == "finished" and record.has_model and record.epochs == 1
 
 
+def test_a_trainer_that_dies_loses_only_the_unsaved_epoch(ray_engine, store):
+    handle = submit(ray_engine, store, "bob", config=LONG)
+    until(lambda: handle.snapshot().epoch >= 2, "a saved epoch")  # epoch 1 is in model.keras
+    os.kill(handle.worker()["pid"], signal.SIGKILL)
+    ended(handle)
+    progress = handle.snapshot()
+    assert progress.status == "failed" and progress.message.key == "train.worker_lost"
+    assert progress.epoch >= 1 and progress.history["loss"]  # read back from the run folder
+    (record,) = store.list_runs("bob", training=[])
+    assert record.status == "interrupted" and record.has_model and record.epochs >= 1
+    more = dataclasses.replace(CONFIG, epochs=1)
+    resumed = ended(
+        ray_engine.submit(TrainingRequest("bob", handle.run_dir, "x", more, resume=True))
+    )
+    assert resumed.status == "finished", resumed.snapshot().message
+    assert resumed.snapshot().initial_epoch == record.epochs
+    (record,) = store.list_runs("bob", training=[])
+    assert record.status == "finished" and record.epochs == progress.epoch + 1
+
+
 def test_no_owner_reaches_another_owners_training(ray_engine, store):
     alice = submit(ray_engine, store, "alice", config=LONG)
     until(lambda: alice.status == "running", "alice's training to start")
