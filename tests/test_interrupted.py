@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from core.engine import TrainingRequest
 from core.runs import HISTORY_FILE, MODEL_FILE, RunStore, new_owner_token
@@ -36,6 +37,13 @@ spec = PRESETS["mlp_dropout"].spec.to_dict()
 handle = ThreadEngine(load_mnist).submit(TrainingRequest(owner, run_dir, "dies", config, spec))
 handle.wait()
 """
+
+
+def session_of(owner: str) -> AppTest:
+    """A new browser session that brings the owner's token in its URL."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["session"] = owner
+    return at.run()
 
 
 def saved_epochs(run_dir: Path) -> int:
@@ -96,8 +104,7 @@ def test_a_killed_run_is_interrupted_and_continues_with_its_optimizer_state(kill
 
 def test_the_runs_page_offers_continue_and_make_active_for_an_interrupted_run(killed_run):
     store, owner, run_dir = killed_run
-    at = AppTest_for(owner)
-    at = open_page("runs", at)
+    at = open_page("runs", session_of(owner))
     assert at.dataframe[0].value["Status"][0] == "interrupted"
     assert "interrupted after epoch" in texts(at)
     by_key(at.button, "runs_activate").click().run()
@@ -112,11 +119,3 @@ def test_the_runs_page_offers_continue_and_make_active_for_an_interrupted_run(ki
     (record,) = store.list_runs(owner, training=[])
     assert record.status == "finished" and record.epochs == saved_epochs(run_dir)
     assert at.session_state[Keys.ACTIVE_MODEL].model is job.trained_model()
-
-
-def AppTest_for(owner: str):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["session"] = owner
-    return at.run()

@@ -62,7 +62,7 @@ def test_an_uploaded_model_file_is_loaded_compiled_and_trained(store, mnist, tmp
     model.save(path)  # saved without compiling, like many files in the wild
     job = run(job_for_request(request(store, model_path=str(path)), mnist))
     assert job.spec_dict == {} and job.model.optimizer is not None
-    assert job.snapshot().summary.test_accuracy > 0.3
+    assert job.snapshot().summary.test_accuracy > 0.2  # chance is 0.1
 
 
 def test_resume_keeps_weights_optimizer_state_and_history(store, mnist):
