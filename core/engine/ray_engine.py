@@ -21,6 +21,7 @@ Settings (environment of the app server):
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import secrets
 import socket
@@ -126,6 +127,15 @@ class RayEngine:
             runtime_env={"env_vars": env},
         ).remote(pool, self.settings.namespace)
         self.pool: dict[str, Any] = self.call(self.queue.start.remote())  # the first server's
+        asked = {"cpus": pool.cpus, "gpus": pool.gpus}
+        if {k: self.pool[k] for k in asked} != asked:
+            logging.getLogger(__name__).warning(
+                "The cluster's trainers were set up with %s CPUs and %s GPUs each by the first app "
+                "server; this one's settings (%s) do not apply.",
+                self.pool["cpus"],
+                self.pool["gpus"],
+                asked,
+            )
 
     def call(self, ref: Any, timeout: float = CALL_TIMEOUT) -> Any:
         """The result of a call to the queue or a trainer."""
