@@ -142,6 +142,24 @@ def test_a_trainer_that_dies_loses_only_the_unsaved_epoch(ray_engine, store):
     assert record.status == "finished" and record.epochs == progress.epoch + 1
 
 
+def test_the_queue_comes_back_when_its_process_dies(ray_engine, store):
+    import ray
+
+    killed = ray_engine.call(ray_engine.queue.process.remote())
+    os.kill(killed, signal.SIGKILL)  # Ray restarts it, empty; it finds its trainers again
+    deadline = time.monotonic() + TIMEOUT
+    while True:  # a call made while it restarts fails, saying so
+        try:
+            if ray_engine.call(ray_engine.queue.process.remote()) != killed:
+                break
+        except ray.exceptions.RayActorError:
+            pass
+        assert time.monotonic() < deadline, "the queue did not come back"
+        time.sleep(0.2)
+    handle = ended(submit(ray_engine, store, "carol"))
+    assert handle.status == "finished", handle.snapshot().message
+
+
 def test_no_owner_reaches_another_owners_training(ray_engine, store):
     alice = submit(ray_engine, store, "alice", config=LONG)
     until(lambda: alice.status == "running", "alice's training to start")
