@@ -1,4 +1,4 @@
-"""`pip install -r requirements.txt` finds wheels on every laptop we promise (asks the registry).
+"""`pip install -r requirements.txt` (and the dev and Ray files) finds wheels on every laptop we promise.
 
 For each target (Linux x86-64, macOS on Apple silicon, Windows x64; Python 3.11, 3.12, 3.13) the
 requirement files' environment markers are evaluated for that target here, with
@@ -26,7 +26,7 @@ from packaging.utils import canonicalize_name
 
 from tests.conftest import ROOT
 
-REQUIREMENT_FILES = ("requirements.txt", "requirements-dev.txt")
+REQUIREMENT_FILES = ("requirements.txt", "requirements-dev.txt", "requirements-ray.txt")
 PYTHONS = ("3.11", "3.12", "3.13")
 PIP_TIMEOUT_S = 900  # one dry run took 1-2 minutes here, several at once longer
 PARALLEL = 3  # more at once did not finish sooner here: the registry and the CPUs are shared
