@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -218,7 +219,10 @@ def test_a_real_fit_dispatches_as_the_backend_allows(store, mnist, callback_list
         assert weighted / 900 == pytest.approx(final.history["loss"][epoch], rel=1e-4)
 
 
-def test_a_stop_ends_fit_within_one_batch(store, mnist):
+@pytest.mark.parametrize("forced_async", [False, True], ids=["as-shipped", "async-forced"])
+def test_a_stop_ends_fit_within_one_batch(store, mnist, monkeypatch, callback_lists, forced_async):
+    if forced_async:
+        monkeypatch.setattr(callback_list.backend, "IS_THREAD_SAFE", True)
     begun_after_stop = []
 
     class StopAtBatch4(keras.callbacks.Callback):
@@ -231,6 +235,63 @@ def test_a_stop_ends_fit_within_one_batch(store, mnist):
     job = make_job(store, mnist, model=mlp(), callbacks=[StopAtBatch4()], epochs=3)
     run_to_end(job)
     assert job.status == "stopped"
+    assert fit_callback_list(callback_lists)._async_train is forced_async
     # Sync dispatch stops after the step under way; async after at most one step more.
     assert begun_after_stop in ([], [5])
     assert job.snapshot().epoch == 1 and job.snapshot().batch <= 6
+
+
+class ThreadRecorder(keras.callbacks.Callback):
+    """Notes the training thread and the threads that run the batch ends (needs no order)."""
+
+    async_safe = True
+
+    def __init__(self):
+        super().__init__()
+        self.train_thread = None
+        self.batch_end_threads = set()
+
+    def on_train_begin(self, logs=None):
+        self.train_thread = threading.get_ident()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batch_end_threads.add(threading.get_ident())
+
+
+def test_a_fit_with_keras_async_dispatch_forced_on(store, mnist, monkeypatch, callback_lists):
+    """What the callbacks meet once Keras dispatches async on TensorFlow: a real thread pool."""
+    monkeypatch.setattr(callback_list.backend, "IS_THREAD_SAFE", True)
+    recorder = ThreadRecorder()
+    job = make_job(
+        store,
+        mnist,
+        callbacks=[recorder],
+        epochs=2,
+        batch_size=16,
+        subset_size=2000,
+        validation="split",
+        validation_split=0.1,
+        lr_schedule="cosine",
+        checkpoint_best=True,
+        early_stopping=True,
+    )
+    run_to_end(job)
+    assert job.status == "finished", job.snapshot().message
+    assert fit_callback_list(callback_lists)._async_train
+    assert recorder.batch_end_threads and recorder.train_thread not in recorder.batch_end_threads
+
+    final = job.snapshot()
+    n, per_epoch = job.n_train, job.batches_per_epoch
+    assert (n, per_epoch) == (1800, 113) and (final.epoch, final.batch) == (2, per_epoch)
+    numbers = [b for b, _ in final.batch_losses]
+    assert numbers == sorted(set(numbers)) and per_epoch in numbers
+    assert numbers[-1] == 2 * per_epoch
+    for epoch in (0, 1):  # dropped late calls or not, the windows average to the epoch's loss
+        previous, weighted = 0, 0.0
+        for number, loss in final.batch_losses:
+            done = number - per_epoch * epoch
+            if 0 < done <= per_epoch:
+                weighted += loss * (min(done * 16, n) - min(previous * 16, n))
+                previous = done
+        assert weighted / n == pytest.approx(final.history["loss"][epoch], rel=1e-4)
+    assert (job.run_dir / "best.weights.h5").exists()
