@@ -87,7 +87,8 @@ class ProgressCallback(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         job = self.job
-        # Keras has turned logs into Python floats (in a pool thread: the wait is off the loop).
+        # Keras has turned logs into floats: on the training thread with TensorFlow (Keras 3.15
+        # never dispatches async there), on a pool thread with a backend it calls thread-safe.
         loss = logs["loss"] if logs else float("nan")
         done = batch + 1
         with self._batch_lock:
