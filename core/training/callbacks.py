@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,11 +51,21 @@ def divergence_message(loss: float, epoch: int, batch: int) -> Message:
 
 
 class ProgressCallback(keras.callbacks.Callback):
-    """Publishes a few Python numbers per batch; all heavier work happens in snapshot()."""
+    """Publishes a few Python numbers per batch; all heavier work happens in snapshot().
+
+    Async-safe: Keras then runs on_train_batch_end on a thread pool while the next step already
+    trains (several threads, so calls may come concurrently and out of order). A lock makes each
+    call whole, and a call older than the newest batch seen in the epoch changes nothing: the
+    loss Keras logs is the epoch's running mean, so the newest batch carries all the older ones.
+    """
+
+    async_safe = True
 
     def __init__(self, job: TrainingJob) -> None:
         super().__init__()
         self.job = job
+        self._batch_lock = threading.Lock()
+        self._newest = 0  # batches done in the current epoch, by the newest call seen
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.job._train_t0 = time.perf_counter()
@@ -62,24 +73,37 @@ class ProgressCallback(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         job = self.job
         job._lr = float(self.model.optimizer.learning_rate)  # once per epoch, not per batch
-        job._window = (0, 0, 0.0)
-        job._tick = (epoch + 1, 0, time.perf_counter())
-        job._epoch_t0 = job._tick[2]
+        with self._batch_lock:  # Keras has flushed the last epoch's batch calls already
+            self._newest = 0
+            job._window = (0, 0, 0.0)
+            job._last = None
+            job._tick = (epoch + 1, 0, time.perf_counter())
+            job._epoch_t0 = job._tick[2]
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        # The training thread, before each step: a stop ends fit after the step now starting.
+        if self.job._stop_event.is_set():
+            self.model.stop_training = True
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         job = self.job
-        # Keras has already turned logs into Python floats (our callback makes dispatch sync).
+        # Keras has turned logs into floats: on the training thread with TensorFlow (Keras 3.15
+        # never dispatches async there), on a pool thread with a backend it calls thread-safe.
         loss = logs["loss"] if logs else float("nan")
-        epoch = job._tick[0]
         done = batch + 1
-        job._tick = (epoch, done, time.perf_counter())  # one atomic replace per batch
-        if job._first_batch_at is None:
-            job._first_batch_at = time.time()
-        if not loss < DIVERGED_LOSS:  # also true for NaN
-            job._fail_message = divergence_message(loss, epoch, done)
-            self.model.stop_training = True
-            return
-        job._record_loss(epoch, done, loss)
+        with self._batch_lock:
+            if done <= self._newest or job._fail_message is not None:
+                return  # an older batch than one already published, or training diverged
+            self._newest = done
+            epoch = job._tick[0]
+            job._tick = (epoch, done, time.perf_counter())  # one atomic replace per batch
+            if job._first_batch_at is None:
+                job._first_batch_at = time.time()
+            if not loss < DIVERGED_LOSS:  # also true for NaN
+                job._fail_message = divergence_message(loss, epoch, done)
+                self.model.stop_training = True
+                return
+            job._record_loss(epoch, done, loss)
         if job._stop_event.is_set():
             self.model.stop_training = True
 
@@ -107,6 +131,8 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     def __init__(self, filepath: Path, **kwargs) -> None:
         self.final_path = Path(filepath)
         super().__init__(self.final_path.with_name(f".tmp-{self.final_path.name}"), **kwargs)
+        # Saving per epoch, its on_train_batch_end does nothing: let Keras dispatch batches async.
+        self.async_safe = self.save_freq == "epoch"
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         super().on_epoch_end(epoch, logs)

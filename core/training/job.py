@@ -108,7 +108,8 @@ class TrainingJob:
         self._points: list[tuple[int, float]] = list(resume.batch_losses) if resume else []
         total = config.epochs * self.batches_per_epoch
         self._stride = max(1, math.ceil((total + len(self._points)) / MAX_LOSS_POINTS))
-        self._window = (0, 0, 0.0)  # (batches in window, samples before it, loss mean before it)
+        # (batch that closed the last window, samples before it, loss mean before it)
+        self._window = (0, 0, 0.0)
         self._last: tuple[int, int, float] | None = None  # latest batch not yet in a point
         self._best_value = (
             resume.best_value(config.checkpoint_monitor)
@@ -347,17 +348,15 @@ class TrainingJob:
         self._lr = lr
 
     def _record_loss(self, epoch: int, done: int, running_mean: float) -> None:
+        """Note the epoch's running mean after batch done; batches may be skipped, never reordered."""
         # Keras logs the epoch's running mean; difference it into the mean over the window.
-        count, before_samples, before_mean = self._window
-        count += 1
-        self._window = (count, before_samples, before_mean)
-        if count >= self._stride:
+        if done - self._window[0] >= self._stride:
             self._close_window(epoch, done, running_mean)
         else:
             self._last = (epoch, done, running_mean)
 
     def _flush_window(self) -> None:
-        if self._window[0] and self._last:
+        if self._last:
             self._close_window(*self._last)
 
     def _close_window(self, epoch: int, done: int, running_mean: float) -> None:
@@ -365,7 +364,7 @@ class TrainingJob:
         samples = min(done * self.config.batch_size, self.n_train)
         window_samples = samples - before_samples
         loss = (samples * running_mean - before_samples * before_mean) / window_samples
-        self._window = (0, samples, running_mean)
+        self._window = (done, samples, running_mean)
         self._last = None
         point = ((epoch - 1) * self.batches_per_epoch + done, loss)
         with self._lock:
