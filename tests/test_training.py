@@ -17,6 +17,7 @@ from core.data import load_mnist
 from core.engine import TrainingRequest
 from core.engine.runner import job_for_request
 from core.engine.scheduler import OwnerBusyError, TrainingScheduler
+from core.inside.projection import SNAPSHOT_SIZE
 from core.presets import PRESETS
 from core.runs import RunStore
 from core.training import TrainConfig, TrainingJob, keras_state, seed_everything
@@ -452,3 +453,21 @@ def test_new_models_leave_nothing_behind_in_tensorflow(store, mnist):
     train_a_new_model()
     functions_after, gradients_after = tensorflow_state()
     assert functions_after <= functions and gradients_after <= gradients
+
+
+def test_time_left_counts_epoch_ends_tracing_and_the_final_test(store, mnist):
+    """The estimate a learner reads: not only the batches (a first 1,000-digit training said 25 s
+    and took 57 s), but each epoch's validation and snapshot, the tracing that the first epoch's
+    end does once, and the test at the end. Timings are set by hand, so the sums are exact."""
+    job = make_job(store, mnist, epochs=3, batch_size=100, subset_size=1000, validation="test")
+    assert job.batches_per_epoch == 10
+    job._status, job._t0, job._train_t0 = "running", 0.0, 0.0
+    forward = 0.1 / 100 / 3  # seconds per digit of a forward pass, at 0.1 s per 100-digit step
+    # Epoch 1, batch 6: the first step took 1.0 s (0.9 s of it tracing), the others 0.1 s each.
+    job._first_step_end, job._tick = 1.0, (1, 6, 1.5)
+    batches = 24 * 0.1
+    ends = 3 * (10_000 + SNAPSHOT_SIZE) * forward  # validated on the 10k test digits each epoch
+    assert job.snapshot().seconds_left == pytest.approx(batches + ends + 0.9 + 10_000 * forward)
+    # Epoch 3, batch 2: the ends of epochs 1 and 2 took 3.0 s (tracing) and 1.2 s.
+    job._epoch_ends, job._tick = [3.0, 1.2], (3, 2, 1.0 + 21 * 0.1 + 4.2)
+    assert job.snapshot().seconds_left == pytest.approx(8 * 0.1 + 1.2 + 10_000 * forward)

@@ -74,6 +74,8 @@ class ProgressCallback(keras.callbacks.Callback):
         job = self.job
         job._lr = float(self.model.optimizer.learning_rate)  # once per epoch, not per batch
         with self._batch_lock:  # Keras has flushed the last epoch's batch calls already
+            if job._tick[1]:  # the last epoch's end: validation, snapshots, its saved model
+                job._epoch_ends.append(time.perf_counter() - job._tick[2])
             self._newest = 0
             job._window = (0, 0, 0.0)
             job._last = None
@@ -99,6 +101,7 @@ class ProgressCallback(keras.callbacks.Callback):
             job._tick = (epoch, done, time.perf_counter())  # one atomic replace per batch
             if job._first_batch_at is None:
                 job._first_batch_at = time.time()
+                job._first_step_end = job._tick[2]
             if not loss < DIVERGED_LOSS:  # also true for NaN
                 job._fail_message = divergence_message(loss, epoch, done)
                 self.model.stop_training = True

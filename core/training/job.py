@@ -16,6 +16,7 @@ import keras
 from core.data import Mnist, batches, labels_for_loss, to_model_input
 from core.digit_shape import IMAGE_SIZE, NUM_CLASSES
 from core.i18n import Message, MessageError, msg
+from core.inside.projection import SNAPSHOT_SIZE
 from core.runs import (
     BEST_WEIGHTS_FILE,
     HISTORY_FILE,
@@ -72,6 +73,9 @@ class TrainingJob:
         self.extra_callbacks = list(callbacks)  # e.g. the bench's per-epoch test evaluation
         self._check_model()
         self.n_train = self._train_count()
+        digits = min(config.subset_size or len(mnist.x_train), len(mnist.x_train))
+        self.n_validation = digits - self.n_train if config.validation == "split" else 0
+        self.n_test = len(mnist.x_test)
         self.batches_per_epoch = math.ceil(self.n_train / config.batch_size)
         self.initial_epoch = resume.epochs if resume else 0
         self.base_lr = (
@@ -82,6 +86,8 @@ class TrainingJob:
         self.created = resume.created if resume else time.strftime("%Y-%m-%dT%H:%M:%S")
 
         self._first_batch_at: float | None = None  # wall clock, to time the start of a job
+        self._epoch_ends: list[float] = []  # seconds from each epoch's last batch to the next
+        self._first_step_end: float | None = None  # perf_counter() when the first batch ended
         self._lock = threading.Lock()  # guards _history and _points (held for microseconds)
         self._stop_event = threading.Event()
         self._done = threading.Event()
@@ -157,10 +163,8 @@ class TrainingJob:
             rate = samples_epoch / (t_batch - self._epoch_t0)
         seconds_left = None
         batches_done = epochs_in_job * self.batches_per_epoch + batch
-        if status in ("running", "stopping") and batches_done and self._train_t0:
-            per_batch = (t_batch - self._train_t0) / batches_done
-            batches_total = self.config.epochs * self.batches_per_epoch
-            seconds_left = max(0.0, (batches_total - batches_done) * per_batch)
+        if status in ("running", "stopping") and self._train_t0 is not None:
+            seconds_left = self._seconds_left(batches_done, epochs_in_job, t_batch)
         elapsed = 0.0
         if self._t0 is not None:
             elapsed = (self._t_end or now) - self._t0
@@ -190,6 +194,29 @@ class TrainingJob:
         started), else None."""
         ended = self._status in ("finished", "stopped") and self._t0 is not None
         return self.model if ended else None
+
+    def _seconds_left(self, batches_done: int, epochs_done: int, t_batch: float) -> float | None:
+        """What is left of the job: its batches, each epoch's end (validation, snapshots, the
+        saved epoch) and the final test; None until two batches are done. The step time leaves
+        out the first batch, which traced the step; the first epoch's end traces the test step
+        and the snapshot's functions once, which costs about as much. An epoch's end is timed
+        once one has passed (the quickest, without tracing), before that guessed from the step
+        time (a forward pass costs about 1/3 of a step)."""
+        if batches_done < 2 or self._first_step_end is None:
+            return None
+        per_batch = (t_batch - self._first_step_end - sum(self._epoch_ends)) / (batches_done - 1)
+        forward_per_digit = per_batch / self.config.batch_size / 3
+        validation_digits = {"split": self.n_validation, "test": self.n_test, "none": 0}
+        epoch_end = (validation_digits[self.config.validation] + SNAPSHOT_SIZE) * forward_per_digit
+        tracing = 0.0
+        if self._epoch_ends:
+            epoch_end = min(self._epoch_ends)
+        else:
+            tracing = max(0.0, self._first_step_end - self._train_t0 - per_batch)
+        batches_left = self.config.epochs * self.batches_per_epoch - batches_done
+        ends_left = self.config.epochs - epochs_done
+        final_test = self.n_test * forward_per_digit
+        return max(0.0, batches_left * per_batch + ends_left * epoch_end + tracing + final_test)
 
     # ----- scheduler hooks --------------------------------------------------------------
 

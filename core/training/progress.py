@@ -48,7 +48,7 @@ class Progress:
     samples_seen: int  # by this job
     samples_per_second: float | None  # over the current epoch
     seconds_elapsed: float  # since the job started running
-    seconds_left: float | None  # estimate for the training part
+    seconds_left: float | None  # estimate until the job ends: batches, epoch ends, final test
     learning_rate: float | None
     history: MappingProxyType  # metric name -> tuple of per-epoch values (whole model history)
     batch_losses: tuple[tuple[int, float], ...]  # (global batch number, mean loss since last)
