@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from core.engine import TrainingEngine
+from core.engine import TrainingEngine, engine_kind
 from core.engine.threads import ThreadEngine
 from core.runs import RunStore
 from ui.i18n import t
@@ -44,7 +44,12 @@ def _cached_mnist() -> Mnist:
 @st.cache_resource
 def engine() -> TrainingEngine:
     """Where this server's trainings run: threads of this process, queued first come, first served;
-    DIGITLAB_MAX_TRAININGS caps trainings at once (default: the core count)."""
+    DIGITLAB_MAX_TRAININGS caps trainings at once (default: the core count). With
+    DIGITLAB_RAY_ADDRESS set, the Ray cluster there (settings: core/engine/ray_engine.py)."""
+    if engine_kind() == "ray":
+        from core.engine.ray_engine import RayEngine  # Ray is imported only here
+
+        return RayEngine()
     limit = os.environ.get("DIGITLAB_MAX_TRAININGS", "").strip()
     if limit and not limit.isdigit():
         logging.getLogger(__name__).warning(
