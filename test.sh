@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
-.venv/bin/pip install --quiet -r requirements-dev.txt
+# Ray too (optional for a laptop, never installed by run.sh): CI runs the Ray engine's tests on a
+# local cluster, and DIGITLAB_REQUIRE_RAY=1 makes them fail rather than skip without it.
+.venv/bin/pip install --quiet -r requirements-dev.txt -r requirements-ray.txt
+export DIGITLAB_REQUIRE_RAY=1
 touch .venv/.installed
 # Chromium, a font with Hangul for the Korean pages (tests/browser/test_korean.py), and HAProxy
 # for the scale-out try-out (scripts/tryout.sh, tests/browser/test_scale_out.py).

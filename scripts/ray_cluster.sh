@@ -12,7 +12,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 STATE="${DIGITLAB_RAY_DIR:-/tmp/digitlab-ray}"
 PORT="${DIGITLAB_RAY_PORT:-6379}"
-RAY="${RAY:-$ROOT/.venv/bin/ray}"
+RAY="${RAY:-$ROOT/.venv/bin/ray}"  # RAY and PYTHON: another virtual environment's
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 TOKEN="$STATE/auth_token"
 
 export RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH="$TOKEN"
@@ -21,7 +22,7 @@ export RAY_USAGE_STATS_ENABLED=0
 TEMP="$STATE/r"
 
 free_port() {
-  "$ROOT/.venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 case "${1:-}" in
@@ -29,7 +30,7 @@ case "${1:-}" in
     mkdir -p "$STATE"
     chmod 700 "$STATE"
     if [ ! -s "$TOKEN" ]; then
-      (umask 077 && "$ROOT/.venv/bin/python" -c 'import secrets; print(secrets.token_hex(32), end="")' >"$TOKEN")
+      (umask 077 && "$PYTHON" -c 'import secrets; print(secrets.token_hex(32), end="")' >"$TOKEN")
     fi
     # Every port this node opens is on loopback; the fixed default ports are moved to free ones so
     # that a try-out and a test run on one machine do not collide.
@@ -52,7 +53,7 @@ case "${1:-}" in
     # Only this cluster's processes: `ray stop` alone would end every Ray on the machine.
     # Ray renames some of its processes (which hides their environment too), so this cluster's
     # are those marked in their environment and everything they started.
-    "$ROOT/.venv/bin/python" - "DIGITLAB_RAY_CLUSTER=$STATE" <<'PY'
+    "$PYTHON" - "DIGITLAB_RAY_CLUSTER=$STATE" <<'PY'
 import os, signal, sys, time
 mark = sys.argv[1].encode()
 def ours():

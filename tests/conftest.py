@@ -8,6 +8,7 @@ import pytest
 
 from core.data import Mnist, load_mnist
 from tests.engines import engine  # noqa: F401  (a fixture, parametrized over the engines)
+from tests.ray_cluster import ray_cluster, ray_engine  # noqa: F401  (the test session's cluster)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ NAMESPACE_ENV = "DIGITLAB_RAY_NAMESPACE"
 CPUS_ENV = "DIGITLAB_RAY_TRAINING_CPUS"
 GPUS_ENV = "DIGITLAB_RAY_TRAINING_GPUS"
 TRAINERS_ENV = "DIGITLAB_RAY_TRAINERS"
+CONNECT_TIMEOUT = 5.0  # seconds for the head to accept a connection
 CALL_TIMEOUT = 30.0  # seconds any call to the queue or a trainer may take
 WAIT_CHUNK = 30.0  # seconds one wait call blocks in the queue actor
 
@@ -77,8 +79,13 @@ class RaySettings:
 
 
 def connect(settings: RaySettings) -> None:
-    """Join the cluster as a driver (once per process); never starts one."""
-    host = settings.address.rsplit(":", 1)[0]
+    """Join the cluster as a driver (once per process); never starts one. ConnectionError, at
+    once, if nothing listens at the address (ray.init would retry for minutes)."""
+    host, _, port = settings.address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
+    except (OSError, ValueError) as exc:
+        raise ConnectionError(f"No Ray cluster answers at {settings.address}: {exc}") from exc
     if host in ("127.0.0.1", "localhost"):
         # A loopback head (the try-out, the tests): otherwise Ray swaps 127.0.0.1 for the
         # machine's address, where a loopback-only head does not listen. Read when ray imports.
@@ -176,6 +183,7 @@ class RayHandle:
         self.config: TrainConfig = request.config
         self._final: Progress | None = None
         self._model: keras.Model | None = None
+        self._trainer: str | None = None  # once running: asked directly, the queue only at the end
 
     @property
     def status(self) -> Status:
@@ -188,10 +196,15 @@ class RayHandle:
 
         if self._final is not None:
             return self._final
+        if self._trainer is not None:
+            progress = self._trainer_progress(self._trainer)
+            if progress is not None and progress.active:
+                return progress
         where = self.engine.call(self.engine.queue.where.remote(self.job_id))
         if where["state"] == "queued":
             return waiting(self.request, where["position"])
-        progress = self._trainer_progress(where.get("trainer"))
+        self._trainer = where.get("trainer")
+        progress = self._trainer_progress(self._trainer)
         if where["state"] == "running":
             return progress or waiting(self.request, None)
         if where.get("cancelled"):
