@@ -52,6 +52,20 @@ wait_healthy() {  # url, seconds, pid file of the process that should answer
   return 1
 }
 
+wait_balanced() {  # until the balancer has sent a request to every app server (its checks: ~2 s)
+  local seen=" "
+  for _ in $(seq 120); do
+    seen+="$(curl -fsS -o /dev/null -D - "http://127.0.0.1:$PORT/_stcore/health" 2>/dev/null \
+      | sed -n 's/^[Ss]et-[Cc]ookie: DIGITLAB_SERVER=app\([0-9]*\).*/\1/p' || true) "
+    local missing=0
+    for port in $SERVERS; do [[ "$seen" == *" $port "* ]] || missing=1; done
+    [ "$missing" = 1 ] || return 0
+    sleep 0.25
+  done
+  echo "the balancer did not send requests to every app server ($SERVERS) within 30 s" >&2
+  return 1
+}
+
 start_ray() {
   [ -x .venv/bin/ray ] || { echo "TRYOUT_RAY=1 but Ray is missing: .venv/bin/pip install -r requirements-ray.txt" >&2; exit 1; }
   .venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' \
@@ -130,6 +144,7 @@ CFG
   echo $! > "$DIR/haproxy.pid"
   for port in $SERVERS; do wait_healthy "http://127.0.0.1:$port" 120 "$DIR/app-$port.pid"; done
   wait_healthy "http://127.0.0.1:$PORT" 30 "$DIR/haproxy.pid"
+  wait_balanced
   local where="in the app servers' threads"
   [ "$TRYOUT_RAY" != 1 ] || where="on the Ray head at $(sed -n 's/^export DIGITLAB_RAY_ADDRESS=//p' "$DIR/ray.env")"
   echo "Digit Lab at http://127.0.0.1:$PORT (app servers on $SERVERS; runs in $DIR/runs; trainings $where)"
@@ -139,6 +154,7 @@ revive() {  # port: an app server of this try-out started again, with the same s
   [[ " $SERVERS " == *" ${1:-} "* ]] || { echo "usage: $0 revive PORT (one of $SERVERS)" >&2; exit 2; }
   start_server "$1"
   wait_healthy "http://127.0.0.1:$1" 120 "$DIR/app-$1.pid"
+  wait_balanced
 }
 
 case "${1:-}" in
