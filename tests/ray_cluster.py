@@ -105,6 +105,11 @@ def ray_engine(ray_cluster) -> Iterator:
             handles.append(handle)
     for handle in handles:
         handle.wait(60)
+    # A trainer that a test killed comes back warm before the next test (Ray restarts it).
+    deadline = time.monotonic() + WARM_TIMEOUT
+    while engine.call(engine.queue.ready_count.remote()) < TRAINERS:
+        assert time.monotonic() < deadline, "a Ray trainer did not come back"
+        time.sleep(0.5)
 
 
 # Every owner the Ray tests train for (the cluster outlives a test: none may stay busy).

@@ -50,6 +50,7 @@ def test_a_training_runs_and_its_run_is_saved(engine, store, mnist):
     assert record.status == "finished" and record.epochs == 1 and record.has_model
     assert record.spec == SPEC.to_dict() and record.name == "mlp"
     assert record.test_accuracy == pytest.approx(progress.summary.test_accuracy)
+    assert not [p.name for p in record.path.iterdir() if p.name.startswith(".")]  # no temporaries
     x = to_model_input(mnist.x_test[:100], SPEC.input_shape)
     saved = store.load_model("alice", record.run_id)
     trained = handle.trained_model()

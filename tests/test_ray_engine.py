@@ -122,6 +122,44 @@ def test_a_training_outlives_the_app_server_that_submitted_it(ray_engine, tmp_pa
     assert record.status == "finished" and record.has_model and record.epochs == 1
 
 
+def test_a_trainer_that_dies_loses_only_the_unsaved_epoch(ray_engine, store):
+    handle = submit(ray_engine, store, "bob", config=LONG)
+    until(lambda: handle.snapshot().epoch >= 2, "a saved epoch")  # epoch 1 is in model.keras
+    os.kill(handle.worker()["pid"], signal.SIGKILL)
+    ended(handle)
+    progress = handle.snapshot()
+    assert progress.status == "failed" and progress.message.key == "train.worker_lost"
+    assert progress.epoch >= 1 and progress.history["loss"]  # read back from the run folder
+    (record,) = store.list_runs("bob", training=[])
+    assert record.status == "interrupted" and record.has_model and record.epochs >= 1
+    more = dataclasses.replace(CONFIG, epochs=1)
+    resumed = ended(
+        ray_engine.submit(TrainingRequest("bob", handle.run_dir, "x", more, resume=True))
+    )
+    assert resumed.status == "finished", resumed.snapshot().message
+    assert resumed.snapshot().initial_epoch == record.epochs
+    (record,) = store.list_runs("bob", training=[])
+    assert record.status == "finished" and record.epochs == progress.epoch + 1
+
+
+def test_the_queue_comes_back_when_its_process_dies(ray_engine, store):
+    import ray
+
+    killed = ray_engine.call(ray_engine.queue.process.remote())
+    os.kill(killed, signal.SIGKILL)  # Ray restarts it, empty; it finds its trainers again
+    deadline = time.monotonic() + TIMEOUT
+    while True:  # a call made while it restarts fails, saying so
+        try:
+            if ray_engine.call(ray_engine.queue.process.remote()) != killed:
+                break
+        except ray.exceptions.RayActorError:
+            pass
+        assert time.monotonic() < deadline, "the queue did not come back"
+        time.sleep(0.2)
+    handle = ended(submit(ray_engine, store, "carol"))
+    assert handle.status == "finished", handle.snapshot().message
+
+
 def test_no_owner_reaches_another_owners_training(ray_engine, store):
     alice = submit(ray_engine, store, "alice", config=LONG)
     until(lambda: alice.status == "running", "alice's training to start")
@@ -144,10 +182,26 @@ def test_no_owner_reaches_another_owners_training(ray_engine, store):
     assert ray_engine.active_job("alice") is None
 
 
-def test_a_model_that_cannot_train_ends_failed_in_words(ray_engine, store):
+def test_a_network_that_cannot_be_built_is_refused_at_submit(ray_engine, store):
     spec = SPEC.to_dict()
-    spec["layers"][-1]["units"] = 7  # 7 classes: not MNIST's 10; only a built model tells
+    spec["layers"][-1]["units"] = 7  # 7 classes: not MNIST's 10
     request = TrainingRequest("alice", str(store.new_run_dir("alice")), "x", CONFIG, spec=spec)
+    with pytest.raises(ValueError, match="10"):
+        ray_engine.submit(request)
+    assert ray_engine.active_job("alice") is None
+
+
+def test_an_upload_that_cannot_train_ends_failed_in_words(ray_engine, store):
+    import keras
+
+    run_dir = store.new_run_dir("alice")
+    seven = keras.Sequential([keras.Input((784,)), keras.layers.Dense(7, activation="softmax")])
+    seven.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    seven.save(run_dir / "start.keras")  # a model the trainer loads, then finds wrong for MNIST
+    request = TrainingRequest(
+        "alice", str(run_dir), "x", CONFIG, model_path=str(run_dir / "start.keras")
+    )
     handle = ended(ray_engine.submit(request))
     assert handle.status == "failed" and handle.trained_model() is None
-    assert handle.snapshot().message.key == "train.failed_with"
+    message = handle.snapshot().message
+    assert message.key == "train.failed_with" and message.params["reason"].key == "train.bad_output"

@@ -67,3 +67,20 @@ def test_no_cluster_at_the_address_is_said_at_once():
     with pytest.raises(ConnectionError, match="No Ray cluster answers"):
         RayEngine(RaySettings(address=f"127.0.0.1:{port}"))
     assert time.monotonic() - started < 5
+
+
+def test_the_ray_settings_come_from_the_environment():
+    from core.engine.ray_engine import RaySettings
+
+    settings = RaySettings.from_env(
+        {
+            RAY_ADDRESS_ENV: " 10.0.0.5:6379 ",
+            "DIGITLAB_RAY_TRAINING_CPUS": "4",
+            "DIGITLAB_RAY_TRAINING_GPUS": "0.5",
+            "DIGITLAB_RAY_TRAINERS": "6",
+        }
+    )
+    assert settings == RaySettings("10.0.0.5:6379", "digitlab", 4.0, 0.5, 6)
+    assert RaySettings.from_env({RAY_ADDRESS_ENV: "h:1"}) == RaySettings("h:1")
+    with pytest.raises(ValueError, match=RAY_ADDRESS_ENV):
+        RaySettings.from_env({})

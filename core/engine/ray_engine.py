@@ -21,6 +21,7 @@ Settings (environment of the app server):
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import secrets
 import socket
@@ -35,6 +36,7 @@ from core.engine import RAY_ADDRESS_ENV, TrainingRequest
 from core.engine.scheduler import OwnerBusyError
 from core.i18n import MessageError, msg
 from core.runs import MODEL_FILE, RunStore, check_id
+from core.spec import NetworkSpec, validate
 from core.training.config import TrainConfig
 from core.training.progress import Progress, Status, Summary
 from core.training.run_state import read_run_state
@@ -122,9 +124,19 @@ class RayEngine:
             lifetime="detached",
             get_if_exists=True,
             num_cpus=0,
+            max_restarts=-1,  # back empty if its process dies: it finds the trainers again
             runtime_env={"env_vars": env},
         ).remote(pool, self.settings.namespace)
         self.pool: dict[str, Any] = self.call(self.queue.start.remote())  # the first server's
+        asked = {"cpus": pool.cpus, "gpus": pool.gpus}
+        if {k: self.pool[k] for k in asked} != asked:
+            logging.getLogger(__name__).warning(
+                "The cluster's trainers were set up with %s CPUs and %s GPUs each by the first app "
+                "server; this one's settings (%s) do not apply.",
+                self.pool["cpus"],
+                self.pool["gpus"],
+                asked,
+            )
 
     def call(self, ref: Any, timeout: float = CALL_TIMEOUT) -> Any:
         """The result of a call to the queue or a trainer."""
@@ -132,13 +144,16 @@ class RayEngine:
 
     def submit(self, request: TrainingRequest) -> RayHandle:
         """Queue the training; OwnerBusyError if the owner has one, MessageError if it cannot
-        train (settings, a run with nothing to continue). A model that does not fit MNIST is only
-        found out by the trainer: the handle then ends "failed", saying why."""
+        train (settings, a network that cannot be built, a run with nothing to continue). An
+        uploaded model that does not fit MNIST is only found out by the trainer: the handle then
+        ends "failed", saying why."""
         check_id(request.owner, "owner token")
         request.config.check()
         if request.resume:
             _check_resumable(request)
-        elif request.spec is None and request.model_path is None:
+        elif request.spec is not None:
+            validate(NetworkSpec.from_dict(request.spec))  # SpecError, as the thread engine's
+        elif request.model_path is None:
             raise ValueError("A training request needs a spec, a model_path or resume.")
         job_id = secrets.token_hex(16)
         if self.call(self.queue.submit.remote(job_id, request)) is None:

@@ -95,7 +95,8 @@ class TrainingQueue:
         self.tasks: set[asyncio.Task] = set()  # kept referenced until done
 
     async def start(self) -> dict[str, Any]:
-        """Create (or find again) the trainer pool; idempotent. Returns the pool's settings."""
+        """Create (or find again) the trainer pool; idempotent. Returns the pool's settings.
+        Every call starts with it: a queue that Ray restarted (empty) finds its trainers again."""
         if not self.started:
             self.started = True
             threads = tensorflow_threads(self.settings.cpus)
@@ -106,12 +107,18 @@ class TrainingQueue:
                 self._spawn(self._join_pool(options["name"]))
         return dataclasses.asdict(self.settings)
 
+    async def process(self) -> int:
+        """The process id of this queue (the same machine's operators may look for it)."""
+        return os.getpid()
+
     async def ready_count(self) -> int:
         """Trainers warm and free now."""
+        await self.start()
         return len(self.idle)
 
     async def submit(self, job_id: str, request: TrainingRequest) -> int | None:
         """Queue a training; its place (0: starting now), or None if its owner has one."""
+        await self.start()
         if request.owner in self.owners:
             return None
         self.owners[request.owner] = job_id
@@ -121,6 +128,7 @@ class TrainingQueue:
 
     async def where(self, job_id: str) -> dict[str, Any]:
         """Where a job is: queued (with its place), running (on which trainer), ended or unknown."""
+        await self.start()
         if job_id in self.running:
             return {"state": "running", "trainer": self.running[job_id].trainer}
         position = self._position(job_id)
@@ -130,6 +138,7 @@ class TrainingQueue:
 
     async def active(self, owner: str) -> tuple[str, TrainingRequest] | None:
         """The owner's queued or running job: (job id, request), or None."""
+        await self.start()
         job_id = self.owners.get(owner)
         if job_id is None:
             return None
@@ -138,6 +147,7 @@ class TrainingQueue:
 
     async def wait(self, job_id: str, timeout: float) -> bool:
         """True once the job has ended (or is unknown), False after timeout seconds."""
+        await self.start()
         deadline = time.monotonic() + timeout
         while job_id in self.running or self._position(job_id) is not None:
             if time.monotonic() >= deadline:
@@ -147,10 +157,12 @@ class TrainingQueue:
 
     async def counts(self) -> tuple[int, int]:
         """(running, queued)."""
+        await self.start()
         return len(self.running), len(self.pending)
 
     async def stop(self, job_id: str) -> None:
         """Cancel a queued job, or ask its trainer to stop it after the current batch."""
+        await self.start()
         for entry in self.pending:
             if entry.job_id == job_id:
                 self.pending.remove(entry)
