@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.evaluate import rank_reports
-from core.inspect import MAX_UPLOAD_MB
+from core.inspect import MAX_UPLOAD_MB, prepare_checker
 from core.mistakes import random_sample
 from ui.charts import confusion_heatmap
 from ui.i18n import t, tm
@@ -24,6 +24,7 @@ uploaded = st.file_uploader(
     key="evaluate_files",
 )
 uploader_texts("evaluate_files")
+prepare_checker()  # a checker process waits for the upload, already started
 active = active_model()
 weights_only = st.checkbox(
     t("evaluate.weights_only"),

@@ -17,8 +17,9 @@ import keras
 import numpy as np
 import pytest
 
+import core.inspect as inspect_module
 from core.i18n import Message
-from core.inspect import ROOT, inspect_upload
+from core.inspect import ROOT, inspect_upload, prepare_checker
 from core.persist import UploadRefused, load_uploaded_model
 from tests.hostile_files import (
     _lambda_h5,
@@ -103,12 +104,27 @@ def test_the_inspector_process_has_a_memory_limit(tmp_path):
 
 
 def test_the_inspector_process_has_a_time_limit(tmp_path):
-    path = tmp_path / "notes.json"
-    path.write_text(json.dumps({"hello": 1}))
+    path = tmp_path / "weights.h5"  # its check imports h5py first, far longer than 10 ms
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [b"dense"]
+        f.create_dataset("dense/kernel", data=np.zeros((784, 10), "float32"))
     start = time.perf_counter()
     with pytest.raises(UploadRefused, match="longer than"):
-        inspect_upload(path, "notes.json", timeout_s=0.01)
+        inspect_upload(path, "weights.h5", timeout_s=0.01)
     assert time.perf_counter() - start < 5
+    assert inspect_upload(path, "weights.h5").kind == "h5_weights"  # the next checker is fine
+
+
+def test_a_checker_waits_ready_and_checks_one_file_only(tmp_path):
+    """The checker started ahead is a fresh process for every upload, never one reused."""
+    path = tmp_path / "arch.json"
+    path.write_text(json.dumps({"class_name": "Sequential"}))
+    prepare_checker()
+    first = inspect_module._spare
+    with pytest.raises(UploadRefused):
+        inspect_upload(path, "arch.json")
+    assert first.poll() is not None, "the checker that read a file is still running"
+    assert inspect_module._spare is not first and inspect_module._spare.poll() is None
 
 
 def test_the_worker_imports_neither_tensorflow_nor_keras(tmp_path):
