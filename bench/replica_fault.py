@@ -42,7 +42,7 @@ from pathlib import Path
 import websockets
 
 from bench.class_load import CheckFailed, Learner, RunResult, build, check_run_folder
-from bench.scale_out import TRYOUT, connect, progress_text
+from bench.scale_out import TRYOUT, connect, progress_text, tryout_settings
 from tests.browser.conftest import free_port, start_app, wait_healthy
 
 BACK_WITHIN = 10.0  # seconds from a broken connection to the live training on the page again
@@ -246,16 +246,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--learners", type=int, default=4)
     args = parser.parse_args()
-    state = Path(tempfile.mkdtemp(prefix="rf-", dir="/tmp"))  # short: Ray's socket paths
-    ports = [str(free_port()) for _ in range(3)]
-    env = os.environ | {
-        "TRYOUT_DIR": str(state),
-        "TRYOUT_PORT": ports[0],
-        "TRYOUT_SERVERS": " ".join(ports[1:]),
-        "TRYOUT_RAY": "1",
-        "TRYOUT_RAY_CPUS": "2",
-    }
-    url = f"http://127.0.0.1:{ports[0]}"
+    state, env, url, servers = tryout_settings("rf-")
     outcomes: list[Outcome] = []
     failures: list[str] = []
     t0 = time.perf_counter()
@@ -263,8 +254,8 @@ def main() -> int:
         subprocess.run(["bash", str(TRYOUT), "start"], env=env, check=True, timeout=600)
         print(f"try-out up in {time.perf_counter() - t0:.0f} s", flush=True)
         for number in range(1, args.rounds + 1):
-            victim = ports[1 + (number - 1) % 2]
-            pids = {p: int((state / f"app-{p}.pid").read_text()) for p in ports[1:]}
+            victim = servers[(number - 1) % 2]
+            pids = {p: int((state / f"app-{p}.pid").read_text()) for p in servers}
             t_round = time.perf_counter()
             try:
                 found = asyncio.run(ray_round(url, number, args.learners, pids, victim))

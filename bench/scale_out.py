@@ -59,6 +59,23 @@ from tests.browser.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TRYOUT = ROOT / "scripts" / "tryout.sh"
+
+
+def tryout_settings(prefix: str) -> tuple[Path, dict[str, str], str, list[str]]:
+    """A state folder, the environment, the balancer's URL and the app servers' ports for a
+    try-out of the bench's own: free ports, a Ray head with 2 CPUs."""
+    state = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))  # short: Ray's socket paths
+    ports = [str(free_port()) for _ in range(3)]
+    env = os.environ | {
+        "TRYOUT_DIR": str(state),
+        "TRYOUT_PORT": ports[0],
+        "TRYOUT_SERVERS": " ".join(ports[1:]),
+        "TRYOUT_RAY": "1",
+        "TRYOUT_RAY_CPUS": "2",
+    }
+    return state, env, f"http://127.0.0.1:{ports[0]}", ports[1:]
+
+
 TRAIN_TIMEOUT = 900.0  # seconds one learner's training (queue included) may take
 TOTAL_TIMEOUT = 1200.0  # the whole class stops after this, whatever happens
 STOP_AFTER = 3.0  # seconds of batches shown before the learner presses Stop
@@ -362,16 +379,7 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--trainers", type=int, default=6)
     args = parser.parse_args()
-    state = Path(tempfile.mkdtemp(prefix="so-", dir="/tmp"))  # short: Ray's socket paths
-    ports = [str(free_port()) for _ in range(3)]
-    env = os.environ | {
-        "TRYOUT_DIR": str(state),
-        "TRYOUT_PORT": ports[0],
-        "TRYOUT_SERVERS": " ".join(ports[1:]),
-        "TRYOUT_RAY": "1",
-        "TRYOUT_RAY_CPUS": "2",
-    }
-    url = f"http://127.0.0.1:{ports[0]}"
+    state, env, url, servers_ports = tryout_settings("so-")
     failures: list[str] = []
     learners: list[Learner] = []
     figures = Figures()
@@ -381,9 +389,9 @@ def main() -> int:
     try:
         subprocess.run(["bash", str(TRYOUT), "start"], env=env, check=True, timeout=600)
         print(f"try-out up in {time.perf_counter() - t0:.0f} s", flush=True)
-        pids = {p: int((state / f"app-{p}.pid").read_text()) for p in ports[1:]}
+        pids = {p: int((state / f"app-{p}.pid").read_text()) for p in servers_ports}
         try:
-            asyncio.run(teacher_opens_both(url, ports[1:]))
+            asyncio.run(teacher_opens_both(url, servers_ports))
             learners = make_learners(url, args.sessions, args.trainers)
             trainers = trainer_pids(state)
             cpu0 = {p: cpu_seconds(pid) for p, pid in pids.items()}
