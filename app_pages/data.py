@@ -14,8 +14,9 @@ import numpy as np  # noqa: E402
 
 from core.data import MNIST_SHA256, class_counts  # noqa: E402
 from ui.charts import class_counts_bars  # noqa: E402
+from ui.i18n import relabel_after_language_switch  # noqa: E402
 from ui.resources import mnist  # noqa: E402
-from ui.widgets import digit_grid, relabel_after_language_switch  # noqa: E402
+from ui.widgets import digit_grid  # noqa: E402
 
 ALL_DIGITS = "all"
 data = mnist()

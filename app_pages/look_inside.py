@@ -8,7 +8,7 @@ from core.inside.probe import InsideError
 from core.inside.weights import filter_of, first_weights
 from core.mistakes import find_mistakes
 from ui.charts import probability_bars
-from ui.i18n import t, tm
+from ui.i18n import relabel_after_language_switch, t, tm
 from ui.look_inside import (
     add_tsne,
     map_for,
@@ -29,7 +29,7 @@ from ui.navigation import end_page
 from ui.predictions import test_probabilities
 from ui.resources import mnist
 from ui.state import init_session_state, require_active_model
-from ui.widgets import relabel_after_language_switch, sharp_digit
+from ui.widgets import sharp_digit
 
 PREDICTED = -1  # the class choice that follows the prediction
 KNOWN_KINDS = {"Conv2D", "MaxPooling2D", "BatchNormalization", "Flatten", "Dropout", "Dense"}

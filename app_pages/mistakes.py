@@ -17,13 +17,13 @@ from core.mistakes import (
     sort_mistakes,
 )
 from ui.charts import probability_bars
-from ui.i18n import option_labels, t
+from ui.i18n import option_labels, relabel_after_language_switch, t
 from ui.lesson_progress import record_event
 from ui.look_inside_digit import open_look_inside
 from ui.predictions import test_probabilities
 from ui.resources import mnist
 from ui.state import init_session_state, require_active_model
-from ui.widgets import digit_grid, relabel_after_language_switch, sharp_digit
+from ui.widgets import digit_grid, sharp_digit
 
 ANY = "any"
 PER_PAGE = 24

@@ -10,12 +10,11 @@ from core.i18n import MessageError
 from core.runs import BEST_WEIGHTS_FILE, RunRecord
 from core.training.config import TrainConfig
 from ui.charts import overlay_curves
-from ui.i18n import option_labels, t, tm
+from ui.i18n import option_labels, relabel_after_language_switch, t, tm
 from ui.navigation import end_page
 from ui.resources import engine, run_store
 from ui.session import activate_run, owner_token, watch
 from ui.state import init_session_state
-from ui.widgets import relabel_after_language_switch
 
 init_session_state()
 st.title(t("runs.title"))

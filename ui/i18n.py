@@ -87,3 +87,15 @@ def language_switch() -> None:
         horizontal=True,
         label_visibility="collapsed",
     )
+
+
+def relabel_after_language_switch(*keys: str) -> None:
+    """Call before widgets whose option labels are translated: after a language switch, set their
+    (language-neutral) values again, so that the browser shows the options in the new language
+    (it keeps the label it has while the value itself stays valid)."""
+    chosen = language()
+    for key in keys:
+        marker = f"{key}__language"
+        if st.session_state.get(marker, chosen) != chosen and key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+        st.session_state[marker] = chosen

@@ -20,9 +20,8 @@ from core.spec import (
     LayerSpec,
     format_shape,
 )
-from ui.i18n import option_labels, t
+from ui.i18n import option_labels, relabel_after_language_switch, t
 from ui.state import Keys
-from ui.widgets import relabel_after_language_switch
 
 
 @dataclass(frozen=True)

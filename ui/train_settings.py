@@ -6,8 +6,7 @@ import streamlit as st
 
 from core.presets import Preset
 from core.training import MONITORS, TrainConfig
-from ui.i18n import option_labels, t
-from ui.widgets import relabel_after_language_switch
+from ui.i18n import option_labels, relabel_after_language_switch, t
 
 ALL_DIGITS = 60_000
 SUBSETS = (1_000, 10_000, ALL_DIGITS)

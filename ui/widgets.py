@@ -11,8 +11,6 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from ui.i18n import language
-
 PIXEL_SCALE = 3  # 28x28 digits are shown as 84x84 sharp pixels
 
 
@@ -64,15 +62,3 @@ GRID_STYLE = f"""
   image-rendering: pixelated; }}
 .digit-grid figcaption {{ font-size: 0.8rem; line-height: 1.3; opacity: 0.65; }}
 """
-
-
-def relabel_after_language_switch(*keys: str) -> None:
-    """Call before widgets whose option labels are translated: after a language switch, set their
-    (language-neutral) values again, so that the browser shows the options in the new language
-    (it keeps the label it has while the value itself stays valid)."""
-    chosen = language()
-    for key in keys:
-        marker = f"{key}__language"
-        if st.session_state.get(marker, chosen) != chosen and key in st.session_state:
-            st.session_state[key] = st.session_state[key]
-        st.session_state[marker] = chosen
