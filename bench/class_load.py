@@ -265,12 +265,17 @@ async def teacher_opens_the_app(url: str) -> None:
         await teacher.view(ws, "Build")
 
 
-async def drive(learners: list[Learner]) -> None:
+async def drive(learners: list[Learner], run_session=None, timeout: float = TOTAL_TIMEOUT) -> None:
+    """Every learner's session, arriving 0.5 s apart; the others browse until the trainers end.
+    run_session(learner, trainings_done) is learner_session unless another bench brings its own."""
     trainings_done = asyncio.Event()
 
     async def staggered(learner: Learner) -> None:
         await asyncio.sleep(learner.index * 0.5)  # a class arrives within seconds, not at once
-        await learner_session(learner, trainings_done, seed=learner.index)
+        if run_session is None:
+            await learner_session(learner, trainings_done, seed=learner.index)
+        else:
+            await run_session(learner, trainings_done)
 
     trainer_tasks = [asyncio.create_task(staggered(x)) for x in learners if x.trains]
     other_tasks = [asyncio.create_task(staggered(x)) for x in learners if not x.trains]
@@ -281,9 +286,7 @@ async def drive(learners: list[Learner]) -> None:
         finally:
             trainings_done.set()
 
-    await asyncio.wait_for(
-        asyncio.gather(trainers_then_signal(), *other_tasks), timeout=TOTAL_TIMEOUT
-    )
+    await asyncio.wait_for(asyncio.gather(trainers_then_signal(), *other_tasks), timeout=timeout)
 
 
 def where_the_cpu_went(pid: int, cpu0: float, threads0: dict[int, float], seconds: float) -> str:

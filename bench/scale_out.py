@@ -52,6 +52,9 @@ from bench.class_load import (
     make_learners,
     percentile,
 )
+from bench.class_load import (
+    drive as drive_class,
+)
 from bench.cpu import cpu_seconds, thread_seconds
 from core.presets import PRESETS
 from core.priority import TRAINING_NICENESS
@@ -286,24 +289,12 @@ async def teacher_opens_both(url: str, ports: list[str]) -> None:
 
 
 async def drive(learners: list[Learner], figures: Figures, servers: dict[int, str]) -> None:
-    trainings_done = asyncio.Event()
+    """class_load's class, each learner in this bench's session (through the balancer)."""
 
-    async def staggered(learner: Learner) -> None:
-        await asyncio.sleep(learner.index * 0.5)
+    async def run_session(learner: Learner, trainings_done: asyncio.Event) -> None:
         await session(learner, figures, servers, trainings_done, seed=learner.index)
 
-    trainer_tasks = [asyncio.create_task(staggered(x)) for x in learners if x.trains]
-    other_tasks = [asyncio.create_task(staggered(x)) for x in learners if not x.trains]
-
-    async def trainers_then_signal() -> None:
-        try:
-            await asyncio.gather(*trainer_tasks)
-        finally:
-            trainings_done.set()
-
-    await asyncio.wait_for(
-        asyncio.gather(trainers_then_signal(), *other_tasks), timeout=TOTAL_TIMEOUT
-    )
+    await drive_class(learners, run_session, TOTAL_TIMEOUT)
 
 
 def training_cpu(pid: int) -> dict[int, float]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.data import Mnist, load_mnist
+from core.runs import RunStore
 from tests.engines import engine  # noqa: F401  (a fixture, parametrized over the engines)
 from tests.ray_cluster import ray_cluster, ray_engine  # noqa: F401  (the test session's cluster)
 
@@ -19,6 +20,12 @@ os.environ["DIGITLAB_RUNS_DIR"] = tempfile.mkdtemp(prefix="digitlab-test-runs-")
 @pytest.fixture(scope="session")
 def mnist() -> Mnist:
     return load_mnist()
+
+
+@pytest.fixture
+def store(tmp_path) -> RunStore:
+    """An empty runs store of the test's own."""
+    return RunStore(tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -10,16 +10,10 @@ from core.runs import (
     METRICS_FILE,
     SPEC_FILE,
     NicknameError,
-    RunStore,
     check_nickname,
     new_owner_token,
     write_json_atomic,
 )
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path)
 
 
 def add_run(store, owner, preset, accuracy, train_seconds=10.0, status="finished") -> str:

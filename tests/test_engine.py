@@ -13,18 +13,12 @@ from core.data import to_model_input
 from core.engine import TrainingRequest
 from core.engine.scheduler import OwnerBusyError
 from core.presets import PRESETS
-from core.runs import RunStore
 from core.training import TrainConfig
 
 TIMEOUT = 120
 SPEC = PRESETS["mlp_dropout"].spec  # Adam: its moments are optimizer state worth keeping
 CONFIG = TrainConfig(epochs=1, batch_size=32, subset_size=1000, validation="split")
 STEPS = 29  # 900 training digits / batch 32
-
-
-@pytest.fixture
-def store(tmp_path) -> RunStore:
-    return RunStore(tmp_path)
 
 
 def submit(engine, store, owner="alice", config=CONFIG, **fields):

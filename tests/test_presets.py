@@ -7,14 +7,8 @@ import pytest
 from bench.time_to_99 import REFERENCE, REFERENCE_BATCH
 from core.build import build_model
 from core.presets import PRESETS
-from core.runs import RunStore
 from core.training import TrainingJob
 from tests.test_training import run_to_end
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path)
 
 
 def test_the_reference_is_the_keras_io_simple_mnist_convnet():

@@ -24,11 +24,6 @@ LONG = dataclasses.replace(CONFIG, epochs=50)  # runs until stopped
 FIRST_BATCH_GOAL = 3.0  # seconds from submit to the first batch on a warm cluster (issue 20)
 
 
-@pytest.fixture
-def store(tmp_path) -> RunStore:
-    return RunStore(tmp_path)
-
-
 def until(condition, what: str, timeout: float = TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while not condition():

@@ -14,16 +14,10 @@ from core.engine import TrainingRequest
 from core.engine.runner import ResumeError, job_for_request
 from core.engine.scheduler import TrainingScheduler
 from core.presets import PRESETS
-from core.runs import RunStore
 from core.training import TrainConfig
 
 TIMEOUT = 120
 CONFIG = TrainConfig(epochs=1, batch_size=64, subset_size=1000, validation="split")
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path)
 
 
 def request(store, owner="alice", **fields) -> TrainingRequest:

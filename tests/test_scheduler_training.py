@@ -8,15 +8,9 @@ import keras
 import pytest
 
 from core.engine.scheduler import TrainingScheduler
-from core.runs import RunStore
 from core.training import TrainConfig, TrainingJob
 
 TIMEOUT = 120  # seconds; a hanging job fails the test instead of blocking the suite
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path)
 
 
 class Tracker:

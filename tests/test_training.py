@@ -19,7 +19,6 @@ from core.engine.runner import job_for_request
 from core.engine.scheduler import OwnerBusyError, TrainingScheduler
 from core.inside.projection import SNAPSHOT_SIZE
 from core.presets import PRESETS
-from core.runs import RunStore
 from core.training import TrainConfig, TrainingJob, keras_state, seed_everything
 from core.training import callbacks as training_callbacks
 from core.training import job as job_module
@@ -30,11 +29,6 @@ TIMEOUT = 120  # seconds; a hanging job fails the test instead of blocking the s
 @pytest.fixture(scope="module")
 def mnist():
     return load_mnist()
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path)
 
 
 def mlp(optimizer="sgd", lr=0.05, loss="sparse_categorical_crossentropy") -> keras.Model:

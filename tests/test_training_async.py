@@ -19,20 +19,6 @@ from tests.test_training import make_job, mlp, run_to_end
 BATCHES = 100  # subset_size 1000 at batch size 10, no validation
 
 
-@pytest.fixture(scope="module")
-def mnist():
-    from core.data import load_mnist
-
-    return load_mnist()
-
-
-@pytest.fixture
-def store(tmp_path):
-    from core.runs import RunStore
-
-    return RunStore(tmp_path)
-
-
 def started(store, mnist, stride: int) -> tuple[TrainingJob, ProgressCallback]:
     """A job (not run) and its progress callback at the start of epoch 1, loss points per stride."""
     job = make_job(store, mnist, batch_size=10, subset_size=1000)
