@@ -16,9 +16,11 @@ Figures: page views (script-run time of a page switch); the age of the progress 
 the request that fetched the snapshot on screen until the next one replaces it, at the browser's
 refresh interval); Stop to the end of training (from the click until the first refresh showing the
 final count of digits seen, the page then polled every 0.1 s) against one batch (batch size over
-the rate the page shows) + 0.5 s; the first batch after Train or Continue (from the click, or from
-the last refresh that still showed the training queued, polled every 0.25 s, until a refresh shows a
-batch); the app servers' CPU seconds spent training, and the Ray trainers' CPU over the class.
+the rate the page shows) + 0.5 s, with the Stop click's own script run (Stop is a fragment of its
+own: the click reruns only it) and each Stop listed; the first batch after Train or Continue (from
+the click, or from the last refresh that still showed the training queued, polled every 0.25 s,
+until a refresh shows a batch); the app servers' CPU seconds spent training, and the Ray trainers'
+CPU over the class.
 
 Run from the repository root, with Ray installed (pip install -r requirements-ray.txt):
 .venv/bin/python -m bench.scale_out [--sessions 30] [--trainers 6]
