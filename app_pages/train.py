@@ -11,14 +11,13 @@ from core.i18n import MessageError
 from core.presets import preset_of
 from ui.i18n import t, tm
 from ui.lesson_progress import record_run
-from ui.live_view import curves, live_curves, live_progress, summary
+from ui.live_view import curves, live_curves, live_progress, stop_button, summary
 from ui.navigation import end_page
 from ui.resources import engine, run_store
 from ui.session import (
     belongs_to_active_model,
     current_job,
     owner_token,
-    stop_current_job,
     watch,
 )
 from ui.state import Keys, active_model, init_session_state, require_active_model
@@ -86,14 +85,7 @@ if job is None:
 elif running:
     queued = job.snapshot().status == "queued"
     live_progress(job, queued)
-    st.button(
-        t("train.stop"),
-        key="train_stop",
-        on_click=stop_current_job,
-        disabled=job.status == "stopping",
-        icon=":material/stop_circle:",
-        help=t("train.stop_help"),
-    )
+    stop_button(job)
     if not queued:  # the charts come with a full rerun once the job leaves the queue
         live_curves(job)
 else:

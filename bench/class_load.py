@@ -66,6 +66,8 @@ class RunResult:
     exceptions: list[str]
     auto_reruns: dict[str, float]  # fragment id -> interval
     messages: int = 0  # ForwardMsgs received, each a message the server built and sent
+    widget_fragments: dict[str, str] = field(default_factory=dict)  # key -> its fragment's id
+    whole_page: bool = False  # the whole page ran (st.navigation sent the pages again)
 
 
 @dataclass
@@ -79,6 +81,7 @@ class Learner:
     pages: dict[str, str] = field(default_factory=dict)  # page name -> page_script_hash
     page: str = ""
     widget_ids: dict[str, str] = field(default_factory=dict)
+    widget_fragments: dict[str, str] = field(default_factory=dict)  # key -> fragment id, if any
     values: dict[str, WidgetState] = field(default_factory=dict)  # widgets the learner has set
     query: str = ""
     fragments: dict[str, float] = field(default_factory=dict)
@@ -96,7 +99,8 @@ class Learner:
 
     async def run(self, ws, *, page: str | None = None, trigger: str | None = None,
                   fragment: str | None = None) -> RunResult:  # fmt: skip
-        """Send one rerun request and read the messages until the run has finished."""
+        """Send one rerun request and read the messages until the run has finished. A widget in a
+        fragment (the Train page's Stop) reruns only its fragment, as a browser asks."""
         back = BackMsg()
         state = back.rerun_script
         state.query_string = self.query
@@ -111,6 +115,8 @@ class Learner:
         if fragment:
             state.fragment_id = fragment
             state.is_auto_rerun = True
+        elif trigger and self.widget_fragments.get(trigger):
+            state.fragment_id = self.widget_fragments[trigger]
         t0 = time.perf_counter()
         await ws.send(back.SerializeToString())
         result = RunResult(0.0, [], {}, [], {})
@@ -128,7 +134,8 @@ class Learner:
             self._read(message, kind, result)
         result.seconds = time.perf_counter() - t0
         self.widget_ids.update(result.widgets)
-        if not fragment:
+        self.widget_fragments.update(result.widget_fragments)
+        if result.whole_page:
             self.fragments = result.auto_reruns
         self.seen_texts.extend(result.texts)
         others = {n for text in result.texts for n in NAME.findall(text)} - {self.name}
@@ -141,6 +148,7 @@ class Learner:
     def _read(self, message: ForwardMsg, kind: str, result: RunResult) -> None:
         if kind == "navigation":
             self.pages = {p.page_name: p.page_script_hash for p in message.navigation.app_pages}
+            result.whole_page = True
         elif kind == "page_info_changed":
             self.query = message.page_info_changed.query_string
         elif kind == "auto_rerun":
@@ -163,7 +171,9 @@ class Learner:
                 result.texts.extend(body.options)  # e.g. the runs one can pick
             widget_id = getattr(body, "id", "")
             if widget_id.startswith("$$ID-") and widget_id.count("-") >= 2:
-                result.widgets[widget_id.split("-", 2)[2]] = widget_id
+                key = widget_id.split("-", 2)[2]
+                result.widgets[key] = widget_id
+                result.widget_fragments[key] = message.delta.fragment_id
 
     def set_value(self, key: str, **value) -> None:
         self.values[key] = WidgetState(id=self.widget_ids[key], **value)

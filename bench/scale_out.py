@@ -16,9 +16,11 @@ Figures: page views (script-run time of a page switch); the age of the progress 
 the request that fetched the snapshot on screen until the next one replaces it, at the browser's
 refresh interval); Stop to the end of training (from the click until the first refresh showing the
 final count of digits seen, the page then polled every 0.1 s) against one batch (batch size over
-the rate the page shows) + 0.5 s; the first batch after Train or Continue (from the click, or from
-the last refresh that still showed the training queued, polled every 0.25 s, until a refresh shows a
-batch); the app servers' CPU seconds spent training, and the Ray trainers' CPU over the class.
+the rate the page shows) + 0.5 s, with the Stop click's own script run (Stop is a fragment of its
+own: the click reruns only it) and each Stop listed; the first batch after Train or Continue (from
+the click, or from the last refresh that still showed the training queued, polled every 0.25 s,
+until a refresh shows a batch); the app servers' CPU seconds spent training, and the Ray trainers'
+CPU over the class.
 
 Run from the repository root, with Ray installed (pip install -r requirements-ray.txt):
 .venv/bin/python -m bench.scale_out [--sessions 30] [--trainers 6]
@@ -124,6 +126,8 @@ class Figures:
 
     ages: list[float] = field(default_factory=list)
     stops: list[tuple[float, float]] = field(default_factory=list)  # (seconds, one batch)
+    stop_clicks: list[float] = field(default_factory=list)  # the Stop click's own page run
+    stop_ended_at_click: int = 0  # stops whose click answered with the final count already
     first_batches: list[float] = field(default_factory=list)
     preparing: list[float] = field(default_factory=list)  # of the first batch: until fit runs
     queued: int = 0  # trainings that waited in the queue before their first batch
@@ -209,6 +213,8 @@ async def watch(learner: Learner, ws, result: RunResult, pressed: float, figures
         final = after[-1].seen
         end = next(d.done for d in after if d.seen == final)
         figures.stops.append((end - stopped_at, one_batch))
+        figures.stop_clicks.append(after[0].done - stopped_at)
+        figures.stop_ended_at_click += after[0].seen == final
     return result
 
 
@@ -350,7 +356,15 @@ def summary_lines(learners: list[Learner], figures: Figures, servers: dict[int, 
         lines.append(
             f"Stop to the end of training: {len(over)} stops, p95 "
             f"{percentile([s for s, _ in figures.stops], 0.95):.2f} s, one batch <= {batch:.2f} s, "
-            f"beyond one batch p95 {percentile(over, 0.95):.2f} s (goal <= 0.5 s)"
+            f"beyond one batch p95 {percentile(over, 0.95):.2f} s (goal <= 0.5 s); of which the "
+            f"Stop click's own page run p50 {percentile(figures.stop_clicks, 0.5):.2f} s, p95 "
+            f"{percentile(figures.stop_clicks, 0.95):.2f} s ({figures.stop_ended_at_click} "
+            "answered with the final count)"
+        )
+        each = zip(figures.stops, figures.stop_clicks, strict=True)
+        lines.append(
+            "each Stop (s to the end / one batch / the click's run): "
+            + ", ".join(f"{s:.2f}/{b:.2f}/{c:.2f}" for (s, b), c in each)
         )
     if figures.first_batches:
         lines.append(

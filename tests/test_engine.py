@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.data import to_model_input
+from core.data import labels_for_loss, to_model_input
 from core.engine import TrainingRequest
 from core.engine.scheduler import OwnerBusyError
 from core.presets import PRESETS
 from core.training import TrainConfig
+from core.training.keras_state import labels_kind
 
 TIMEOUT = 120
 SPEC = PRESETS["mlp_dropout"].spec  # Adam: its moments are optimizer state worth keeping
@@ -67,6 +68,34 @@ def test_stop_ends_within_a_batch_and_the_run_is_saved(engine, store):
     (record,) = store.list_runs("alice", training=[])
     assert record.status == "stopped" and record.has_model
     assert handle.trained_model() is not None
+
+
+def test_a_stopped_run_keeps_its_test_metrics_and_continues_from_its_end(engine, store, mnist):
+    config = dataclasses.replace(CONFIG, epochs=50, batch_size=8, validation="test")
+    handle = submit(engine, store, config=config)
+    deadline = time.monotonic() + TIMEOUT
+    while handle.snapshot().batch < 3:
+        assert time.monotonic() < deadline and handle.snapshot().active
+        time.sleep(0.02)
+    handle.stop()
+    progress = ended(handle).snapshot()
+    assert handle.status == "stopped" and progress.epoch == 1
+    # Validated on the test digits as fit ended: that is the run's test accuracy.
+    assert progress.summary.test_accuracy == progress.history["val_accuracy"][-1]
+    (record,) = store.list_runs("alice", training=[])
+    assert record.status == "stopped" and record.test_accuracy == progress.summary.test_accuracy
+    saved = store.load_model("alice", record.run_id)
+    x = to_model_input(mnist.x_test, SPEC.input_shape)
+    y = labels_for_loss(mnist.y_test, labels_kind(saved))
+    _, accuracy = saved.evaluate(x, y, batch_size=500, verbose=0)
+    assert accuracy == pytest.approx(progress.summary.test_accuracy, abs=1e-6)
+    assert int(saved.optimizer.iterations) == progress.batch  # saved as it stopped
+    more = dataclasses.replace(config, epochs=1)
+    second = ended(engine.submit(TrainingRequest("alice", handle.run_dir, "x", more, resume=True)))
+    assert second.status == "finished", second.snapshot().message
+    steps = progress.batch + second.snapshot().batches_per_epoch  # 1,000 digits / 8
+    assert int(second.trained_model().optimizer.iterations) == steps
+    assert second.snapshot().initial_epoch == 1
 
 
 def test_continue_keeps_optimizer_state_and_history(engine, store):

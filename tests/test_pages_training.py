@@ -33,6 +33,28 @@ def train_quickly(at: AppTest, epochs: int = 1) -> AppTest:
     return at
 
 
+def test_stop_stops_the_training_and_the_page_shows_how_it_ended():
+    at = built_session("train")
+    by_key(at.number_input, "train_epochs").set_value(100).run()  # far longer than this test
+    by_key(at.button, "train_start").click().run()
+    job = at.session_state[Keys.JOB]
+    try:
+        stop = by_key(at.button, "train_stop")
+        assert not stop.disabled
+        stop.click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert job.status in ("stopping", "stopped")
+        if job.status == "stopping":  # pressed once: the button says so until the end
+            assert by_key(at.button, "train_stop").disabled
+    finally:
+        job.stop()
+        assert job.wait(JOB_TIMEOUT), "the training did not stop"
+    at.run()
+    assert "Training stopped" in texts(at) and "Test accuracy" in texts(at)
+    assert not any(b.key == "train_stop" for b in at.button)
+    assert at.session_state[Keys.ACTIVE_MODEL].model is job.trained_model()
+
+
 def test_train_runs_in_the_background_and_the_result_becomes_active():
     at = train_quickly(built_session("train"), epochs=2)
     job = at.session_state[Keys.JOB]

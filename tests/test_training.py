@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from core.build import build_model
-from core.data import load_mnist
+from core.data import load_mnist, to_model_input
 from core.engine import TrainingRequest
 from core.engine.runner import job_for_request
 from core.engine.scheduler import OwnerBusyError, TrainingScheduler
@@ -168,6 +168,84 @@ def test_stop_from_the_page_thread(store, mnist):
     assert job.snapshot().epoch < 50
 
 
+class PressStop(keras.callbacks.Callback):
+    """Presses Stop at a given moment of the training thread; notes each batch begun after."""
+
+    def __init__(self, at_epoch_end: int | None = None, at_batch: int | None = None) -> None:
+        super().__init__()
+        self.job: TrainingJob | None = None
+        self.at_epoch_end, self.at_batch = at_epoch_end, at_batch
+        self.begun_after: list[tuple[int, int]] = []
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.job._stop_event.is_set():
+            self.begun_after.append((self.epoch, batch))
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == self.at_batch:
+            self.job.stop()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.at_epoch_end:  # after its validation, snapshot and saved model
+            self.job.stop()
+
+
+def with_presser(store, mnist, presser: PressStop, **config) -> TrainingJob:
+    job = make_job(store, mnist, callbacks=[presser], **config)
+    presser.job = job
+    return job
+
+
+def test_a_stop_during_an_epochs_end_ends_fit_there(store, mnist):
+    presser = PressStop(at_epoch_end=0)
+    job = run_to_end(with_presser(store, mnist, presser, epochs=3, validation="test"))
+    assert job.status == "stopped", job.snapshot().message
+    # Not a batch of the next epoch, and no validation of it on the 10,000 test digits.
+    assert presser.begun_after == []
+    progress = job.snapshot()
+    assert progress.epoch == 1 and progress.batch == progress.batches_per_epoch
+    assert len(progress.history["loss"]) == 1 and len(progress.batch_losses) == 16
+    (record,) = store.list_runs("alice")
+    assert record.status == "stopped" and record.epochs == 1 and record.has_model
+
+
+def test_the_final_test_is_the_last_validation_on_the_test_digits(store, mnist, monkeypatch):
+    presser = PressStop(at_batch=4)
+    job = with_presser(store, mnist, presser, epochs=3, batch_size=16, validation="test")
+    passes = []
+    evaluate = job.model.evaluate
+
+    def counted(*args, **kwargs):
+        passes.append("fit's validation" if kwargs.get("_use_cached_eval_dataset") else "again")
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(job.model, "evaluate", counted)
+    run_to_end(job)
+    assert job.status == "stopped" and job.snapshot().epoch == 1
+    # Keras validated the stopped epoch on the test digits; nothing evaluates them a second time.
+    assert passes == ["fit's validation"]
+    summary, history = job.snapshot().summary, job.snapshot().history
+    assert summary.test_accuracy == history["val_accuracy"][-1]
+    assert summary.test_loss == history["val_loss"][-1]
+    # The model saved at that epoch's end is the model as it ended (the end saved it only once).
+    (record,) = store.list_runs("alice")
+    assert record.status == "stopped" and record.test_accuracy == summary.test_accuracy
+    saved = store.load_model("alice", record.run_id)
+    for a, b in zip(job.model.get_weights(), saved.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    steps = job.snapshot().batch
+    assert steps < 10 and int(saved.optimizer.iterations) == int(job.model.optimizer.iterations)
+    assert int(saved.optimizer.iterations) == steps
+    x = to_model_input(mnist.x_test, (784,))
+    loss, accuracy = saved.evaluate(x, mnist.y_test, batch_size=500, verbose=0)
+    assert accuracy == pytest.approx(summary.test_accuracy, abs=1e-6)
+    assert loss == pytest.approx(summary.test_loss, rel=1e-5)
+
+
 def test_early_stopping_restores_the_best_weights(store, mnist):
     weights_by_epoch = []
 
@@ -207,6 +285,11 @@ def test_early_stopping_restores_the_best_weights(store, mnist):
         not np.array_equal(a, b)
         for a, b in zip(job.model.get_weights(), weights_by_epoch[-1], strict=True)
     )
+    # The run keeps the restored weights, not those its last epoch's end saved.
+    (record,) = store.list_runs("alice")
+    saved = store.load_model("alice", record.run_id).get_weights()
+    for a, b in zip(weights_by_epoch[best], saved, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_queue_limit_holds_and_positions_are_reported(store, mnist):

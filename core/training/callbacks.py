@@ -1,4 +1,5 @@
-"""Keras callbacks of a training job: per-batch cosine decay and the live-progress publisher."""
+"""Keras callbacks of a training job: per-batch cosine decay, the live-progress publisher and the
+stop at an epoch's end."""
 
 from __future__ import annotations
 
@@ -73,6 +74,7 @@ class ProgressCallback(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         job = self.job
         job._lr = float(self.model.optimizer.learning_rate)  # once per epoch, not per batch
+        job._epoch_end = None  # the weights change from the next batch on
         with self._batch_lock:  # Keras has flushed the last epoch's batch calls already
             if job._tick[1]:  # the last epoch's end: validation, snapshots, its saved model
                 job._epoch_ends.append(time.perf_counter() - job._tick[2])
@@ -126,6 +128,24 @@ class ProgressCallback(keras.callbacks.Callback):
                 column.extend([float("nan")] * (job._epochs_done - len(column)))
         if job._fail_message is None:  # a diverged epoch is not one to continue from
             job._save_epoch()
+            # The weights as this epoch's end measured and saved them (until the next batch).
+            job._epoch_end = {k[4:]: float(v) for k, v in logs.items() if k.startswith("val_")}
+
+
+class StopAtEpochEnd(keras.callbacks.Callback):
+    """Ends fit at this epoch's end when Stop came during it (its validation, snapshot or saved
+    model): else the next epoch would train a batch and validate it again before stopping. Last
+    in the list, so that a Stop during any other callback's epoch end counts."""
+
+    async_safe = True
+
+    def __init__(self, stop_event: threading.Event) -> None:
+        super().__init__()
+        self.stop_event = stop_event
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.stop_event.is_set():
+            self.model.stop_training = True
 
 
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):

@@ -26,7 +26,12 @@ from core.runs import (
     write_json_atomic,
 )
 from core.snapshots import EpochSnapshots
-from core.training.callbacks import AtomicModelCheckpoint, CosineDecayPerBatch, ProgressCallback
+from core.training.callbacks import (
+    AtomicModelCheckpoint,
+    CosineDecayPerBatch,
+    ProgressCallback,
+    StopAtEpochEnd,
+)
 from core.training.config import ConfigError, TrainConfig
 from core.training.keras_state import (
     build_training_state,
@@ -106,6 +111,9 @@ class TrainingJob:
         self._tick: tuple[int, int, float] = (0, 0, 0.0)  # (epoch, batches done in it, time)
         self._lr: float | None = self.base_lr
         self._stopped_early = False
+        # Set at an epoch's end once its model is saved: that epoch's validation metrics (val_
+        # dropped); None again from the next batch on, or if the epoch saved nothing.
+        self._epoch_end: dict[str, float] | None = None
         # Whole-model history (continuations append); batch losses are (global batch, loss).
         self._history: dict[str, list[float]] = (
             {k: list(v) for k, v in resume.history.items()} if resume else {}
@@ -319,11 +327,29 @@ class TrainingJob:
             return
 
         self._phase = "evaluating"
-        results = self.model.evaluate(test, verbose=0, return_dict=True)
+        results = self._test_results(test)
         self._summary = self._summarize(results, train_seconds)
         status: Status = "stopped" if self._stop_event.is_set() else "finished"
-        self._save(status, with_model=True)
+        self._save(status, with_model=not self._ends_as_last_epoch_saved())
         self._status = status
+
+    def _ends_as_last_epoch_saved(self) -> bool:
+        """Whether the model is still as the last epoch's end saved it (weights and optimizer):
+        fit ended there, and EarlyStopping restored no earlier weights after it."""
+        restored = self.config.early_stopping and self.config.restore_best_weights
+        return self._epoch_end is not None and not restored
+
+    def _test_results(self, test: Any) -> dict[str, float]:
+        """The model's loss and accuracy on the test digits. Validated on them at the epoch's end
+        where fit ended, with these weights, the model has been measured already: a second pass
+        over 10,000 digits would only delay "stopped" or "finished" by as long as it takes."""
+        if (
+            self.config.validation == "test"
+            and self._ends_as_last_epoch_saved()
+            and self._epoch_end
+        ):
+            return dict(self._epoch_end)
+        return self.model.evaluate(test, verbose=0, return_dict=True)
 
     def _callbacks(self) -> list[keras.callbacks.Callback]:
         cfg = self.config
@@ -369,7 +395,8 @@ class TrainingJob:
             )
         # Last of ours: it reads the lr after a scheduler set it for the epoch.
         snapshots = EpochSnapshots(self.run_dir, self.mnist)  # per-epoch filters and map
-        return [*cbs, ProgressCallback(self), snapshots, *self.extra_callbacks]
+        stop = StopAtEpochEnd(self._stop_event)
+        return [*cbs, ProgressCallback(self), snapshots, *self.extra_callbacks, stop]
 
     def _set_lr(self, lr: float) -> None:
         self._lr = lr

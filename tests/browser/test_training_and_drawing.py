@@ -3,7 +3,8 @@
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocket, expect
+from streamlit.proto.BackMsg_pb2 import BackMsg
 
 from tests.browser.conftest import (
     assert_no_exception,
@@ -26,7 +27,35 @@ def progress_batches(page: Page) -> int:
     return (epoch - 1) * per_epoch + batch
 
 
+def record_reruns(page: Page) -> list[BackMsg]:
+    """Every rerun request the page sends the server over its websocket, from now on."""
+    sent: list[BackMsg] = []
+
+    def listen(ws: WebSocket) -> None:
+        def keep(payload: bytes | str) -> None:
+            if isinstance(payload, bytes):
+                message = BackMsg.FromString(payload)
+                if message.WhichOneof("type") == "rerun_script":
+                    sent.append(message)
+
+        ws.on("framesent", keep)
+
+    page.on("websocket", listen)
+    return sent
+
+
+def pressed(reruns: list[BackMsg], key: str) -> list[BackMsg]:
+    """The rerun requests that pressed the button with this key."""
+    return [
+        m
+        for m in reruns
+        for w in m.rerun_script.widget_states.widgets
+        if w.id.endswith(f"-{key}") and w.trigger_value
+    ]
+
+
 def test_train_switch_pages_stop_and_refresh(page, app_url):
+    reruns = record_reruns(page)
     build_preset(page, app_url, "Tutorial MLP 784-64-10 (SGD)")
     learning_rate = page.get_by_label("Learning rate", exact=True)
     learning_rate.fill("0.0500")
@@ -50,6 +79,13 @@ def test_train_switch_pages_stop_and_refresh(page, app_url):
     expect(page.locator(".train-progress")).to_contain_text("batch", timeout=30_000)
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Training stopped")).to_be_visible(timeout=60_000)
+    # Stop reran only its own fragment, not the whole page with its charts and settings.
+    (stop,) = pressed(reruns, "train_stop")
+    assert stop.rerun_script.fragment_id
+    assert (
+        pressed(reruns, "train_start")
+        and not pressed(reruns, "train_start")[0].rerun_script.fragment_id
+    )
     expect(page.get_by_test_id("stSidebar")).to_contain_text("trained")
     screenshot(page, "train-stopped")
     # The live view's fragment runs once made Streamlit drop kept widget values (a learning rate
