@@ -229,7 +229,7 @@ def together(
     pending: dict[int, tuple[str, float]] = {}
     switches = []
     browser_before, server_before = chromium_cpu(), server_cpu(server_pid)
-    end = now + duration
+    started, end = now, now + duration
     while (now := time.perf_counter()) < end or pending:
         for index, page in enumerate(pages):
             if index in pending:
@@ -248,7 +248,15 @@ def together(
                 page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
         time.sleep(POLL)
     browser_cpu = chromium_cpu() - browser_before
-    return switches, browser_cpu, serving_cpu(server_before, server_cpu(server_pid))
+    server_after = server_cpu(server_pid)
+    served = serving_cpu(server_before, server_after)
+    seconds = time.perf_counter() - started
+    print(
+        f"together: {seconds:.0f} s on {os.cpu_count()} cores; CPU-s: Chromium {browser_cpu:.0f},"
+        f" server {served:.0f}, training {server_after[0] - server_before[0] - served:.0f}",
+        flush=True,
+    )
+    return switches, browser_cpu, served
 
 
 def medians(switches: list[Switch], what: str) -> float:
@@ -300,7 +308,7 @@ def probe(url: str, server_pid: int, rounds: int, duration: float) -> None:
             pages = learners(browser, url)
             print(f"ten learners ready in {time.perf_counter() - started:.0f} s", flush=True)
             idle = chromium_rate(3.0)
-            print(f"Chromium idle (three live views): {idle:.2f} CPU-s per s", flush=True)
+            print(f"Chromium idle (three live views open): {idle:.2f} CPU-s per s", flush=True)
             alone = one_at_a_time(pages, server_pid, rounds)
             crowd, *cpu = together(pages, server_pid, duration, rounds)
         finally:
