@@ -229,7 +229,7 @@ def together(
     pending: dict[int, tuple[str, float]] = {}
     switches = []
     browser_before, server_before = chromium_cpu(), server_cpu(server_pid)
-    started, end = now, now + duration
+    began, end = now, now + duration
     while (now := time.perf_counter()) < end or pending:
         for index, page in enumerate(pages):
             if index in pending:
@@ -250,7 +250,7 @@ def together(
     browser_cpu = chromium_cpu() - browser_before
     server_after = server_cpu(server_pid)
     served = serving_cpu(server_before, server_after)
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - began
     print(
         f"together: {seconds:.0f} s on {os.cpu_count()} cores; CPU-s: Chromium {browser_cpu:.0f},"
         f" server {served:.0f}, training {server_after[0] - server_before[0] - served:.0f}",
