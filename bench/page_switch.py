@@ -1,20 +1,21 @@
 """Page switches in the browser: ten learners in one headless Chromium, three of them training.
 
 Starts the app server on 127.0.0.1 and one headless Chromium (Debian's, as the browser tests use)
-with ten browser contexts, each its own learner and Streamlit session. Every learner builds the
-recommended preset; then three of them start training it on 10,000 digits for more epochs than the
-probe lasts (the server's end stops them). A switch is a click on another page in the sidebar (the
-pages a learner browses, as bench/class_load.py) until the page's heading shows and the script is
-idle (the app's script state "notRunning" and no status widget), as the browser tests wait.
+with ten browser contexts, each its own learner and Streamlit session, and every learner builds the
+recommended preset. A switch is a click on another page in the sidebar (the pages a learner
+browses, as bench/class_load.py) until the page's heading shows and the script is idle (the app's
+script state "notRunning" and no status widget), as the browser tests wait.
 
-1. One at a time (--rounds rounds, each learner once per round): what one switch costs. Per page:
-   median wall time, Chromium's CPU seconds (all the bench's Chromium processes, from /proc, less
-   their idle rate with three live views open), the server's CPU seconds (its reniced training
-   threads left out), and what the page holds in the browser (elements, Plotly and Vega charts,
-   data-URI images, style elements, iframes, canvases).
-2. Together (--seconds seconds): every learner clicks 1-4 s after its last switch ended, as
-   bench/class_load.py's learners do; one thread clicks for each and polls the pages. Per page:
-   median and p95 wall time; Chromium's and the server's CPU per switch over the phase.
+1. One at a time (--rounds rounds, each learner once per round), before any training: what one
+   switch costs. Per page: median wall time; the CPU seconds of the bench's Chromium processes
+   (from /proc, less what they spent per second just before); the server's; and what the page
+   holds in the browser (elements, Plotly and Vega charts, data-URI images, style elements,
+   iframes, canvases).
+2. Together (--seconds seconds): three learners start training the preset on 10,000 digits for
+   more epochs than the probe lasts (the server's end stops them); then every learner clicks 1-4 s
+   after its last switch ended, as bench/class_load.py's learners do (one thread clicks for each
+   and polls the pages). Per page: median and p95 wall time; the CPU seconds Chromium, the server
+   and the trainings (the server's reniced threads) spent over the phase.
 
 The last line is the p95 of the together phase: `p95 N s`. Goal: under 1.5 s.
 
@@ -180,7 +181,7 @@ def is_done(page: Page, title: str) -> bool:
 
 
 def learners(browser: Browser, url: str) -> list[Page]:
-    """Ten sessions with the preset built, the first three training it."""
+    """Ten sessions, each with the preset built."""
     pages = []
     for _ in range(LEARNERS):
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -188,11 +189,14 @@ def learners(browser: Browser, url: str) -> list[Page]:
         page.set_default_timeout(120_000)
         build_preset(page, url, PRESET)
         pages.append(page)
-    for page in pages[:TRAINERS]:  # after the builds, which the trainings would slow down
+    return pages
+
+
+def start_trainings(pages: list[Page]) -> None:
+    for page in pages[:TRAINERS]:
         go_to(page, "Train")
         start_training(page, TRAIN_DIGITS, TRAIN_EPOCHS)
         expect(page.get_by_role("button", name="Stop")).to_be_visible()
-    return pages
 
 
 def one_at_a_time(pages: list[Page], server_pid: int, rounds: int) -> list[Switch]:
@@ -202,7 +206,7 @@ def one_at_a_time(pages: list[Page], server_pid: int, rounds: int) -> list[Switc
         for index, page in enumerate(pages):
             title = BROWSED[(index + round_) % len(BROWSED)]
             time.sleep(SETTLE)
-            background = chromium_rate(IDLE)  # three live views, when their learner is on Train
+            background = chromium_rate(IDLE)  # what the other nine pages spend meanwhile
             browser_before, server_before = chromium_cpu(), server_cpu(server_pid)
             seconds = switch(page, title)
             browser_cpu = chromium_cpu() - browser_before
@@ -264,7 +268,7 @@ def medians(switches: list[Switch], what: str) -> float:
 
 
 def report(alone: list[Switch], crowd: list[Switch], crowd_cpu: tuple[float, float]) -> None:
-    print(f"One at a time ({len(alone)} switches; Chromium's idle background left out):")
+    print(f"One at a time, before the trainings ({len(alone)} switches):")
     print(
         f"  {'page':8} {'n':>3} {'wall':>6} {'chromium':>9} {'server':>7}  "
         "elements plotly vega data-img styles iframes canvases"
@@ -307,9 +311,10 @@ def probe(url: str, server_pid: int, rounds: int, duration: float) -> None:
             started = time.perf_counter()
             pages = learners(browser, url)
             print(f"ten learners ready in {time.perf_counter() - started:.0f} s", flush=True)
+            alone = one_at_a_time(pages, server_pid, rounds)  # before the trainings: its own cost
+            start_trainings(pages)
             idle = chromium_rate(3.0)
             print(f"Chromium idle (three live views open): {idle:.2f} CPU-s per s", flush=True)
-            alone = one_at_a_time(pages, server_pid, rounds)
             crowd, *cpu = together(pages, server_pid, duration, rounds)
         finally:
             browser.close()
