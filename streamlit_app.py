@@ -23,7 +23,7 @@ NEEDS_TENSORFLOW = {"build", "inspect", "train", "save", "evaluate", "look_insid
 
 keep_keras_state_between_runs()
 skip_repl_check()
-st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
+st.set_page_config(page_title="Digit Lab", page_icon="✏️", layout="wide")
 init_session_state()
 owner_token()  # keep ?session=... in the URL so that a refresh finds this session's runs
 restore_session()  # on a refresh: the active model and the pages' settings, from the runs folder

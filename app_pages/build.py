@@ -35,7 +35,12 @@ preset = st.selectbox(
 st.caption(tm(PRESETS[preset].description))
 
 st.text_input(t("build.name"), key=Keys.BUILD_NAME, persist_state="session")
-layers_tab, code_tab = st.tabs([t("build.tab_layers"), t("build.tab_code")])
+# The script is made and drawn only while its tab is open: highlighted, it was the larger part of
+# the browser's work for each visit of this page (bench/page_switch.py). The layers' widgets are
+# drawn in either case, so that their values stay.
+layers_tab, code_tab = st.tabs(
+    [t("build.tab_layers"), t("build.tab_code")], key="build_tabs", on_change="rerun"
+)
 with layers_tab:
     editing = st.toggle(
         t("build.edit_layers"),
@@ -79,17 +84,17 @@ with layers_tab:
             "app_pages/inspect.py", label=t("build.inspect_link"), icon=":material/account_tree:"
         )
 
-with code_tab:
+if code_tab.open:
     if analysis.ok:
         script = to_python(spec, script_config(spec), language=language())
-        st.caption(t("build.code_caption"))
-        st.download_button(
+        code_tab.caption(t("build.code_caption"))
+        code_tab.download_button(
             t("build.download_script"),
             script,
             file_name=f"{spec.slug}.py",
             mime="text/x-python",
             key="build_download_script",
         )
-        st.code(script, language="python")
+        code_tab.code(script, language="python")
     else:
-        st.info(t("build.fix_first"))
+        code_tab.info(t("build.fix_first"))

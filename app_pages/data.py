@@ -13,10 +13,9 @@ st.title(t("data.title"))
 import numpy as np  # noqa: E402
 
 from core.data import MNIST_SHA256, class_counts  # noqa: E402
-from ui.charts import class_counts_bars  # noqa: E402
 from ui.i18n import relabel_after_language_switch  # noqa: E402
 from ui.resources import mnist  # noqa: E402
-from ui.widgets import digit_grid  # noqa: E402
+from ui.widgets import count_bars, digit_grid  # noqa: E402
 
 ALL_DIGITS = "all"
 data = mnist()
@@ -33,13 +32,12 @@ split = st.radio(
 )
 images, labels = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
 
-figure = class_counts_bars(
-    tuple(int(count) for count in class_counts(labels)),
+count_bars(
+    [int(count) for count in class_counts(labels)],
     t(f"data.chart_title.{split}"),
     t("data.axis_digit"),
     t("data.axis_images"),
 )
-st.plotly_chart(figure, key="data_counts_chart")
 
 st.subheader(t("data.samples"))
 left, right = st.columns([2, 1])

@@ -21,10 +21,14 @@ total.metric(t("inspect.total"), f"{summary.total:,}")
 trainable.metric(t("inspect.trainable"), f"{summary.trainable:,}")
 non_trainable.metric(t("inspect.non_trainable"), f"{summary.non_trainable:,}")
 
+# Only the open tab is drawn: the graph (laid out by Graphviz in the browser) and the JSON viewer
+# were most of the browser's work for each visit of this page (bench/page_switch.py).
 summary_tab, graph_tab, json_tab = st.tabs(
-    [t("inspect.tab_summary"), t("inspect.tab_graph"), t("inspect.tab_json")]
+    [t("inspect.tab_summary"), t("inspect.tab_graph"), t("inspect.tab_json")],
+    key="inspect_tabs",
+    on_change="rerun",
 )
-with summary_tab:
+if summary_tab.open:
     table = pd.DataFrame(
         [
             {
@@ -37,16 +41,16 @@ with summary_tab:
             for row in summary.rows
         ]
     )
-    st.dataframe(
+    summary_tab.dataframe(
         table,
         hide_index=True,
         width="stretch",
         key="inspect_summary_table",
         column_config={t("inspect.column.params"): st.column_config.TextColumn(alignment="right")},
     )
-    st.caption(t("inspect.none_caption"))
-with graph_tab:
-    st.graphviz_chart(model_graph(active.uid, language(), model))
-with json_tab:
-    st.caption(t("inspect.json_caption"))
-    st.json(model_json(active.uid, model), expanded=2)
+    summary_tab.caption(t("inspect.none_caption"))
+if graph_tab.open:
+    graph_tab.graphviz_chart(model_graph(active.uid, language(), model))
+if json_tab.open:
+    json_tab.caption(t("inspect.json_caption"))
+    json_tab.json(model_json(active.uid, model), expanded=2)

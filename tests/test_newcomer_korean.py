@@ -42,6 +42,8 @@ def test_the_code_on_save_build_and_in_lessons_has_korean_comments(small_trained
     assert any("zip 안의 폴더" in code for code in codes), codes
     assert [english_comments(code) for code in codes if english_comments(code)] == []
     at = open_page("build", session("ko"))
+    at.session_state["build_tabs"] = translate("build.tab_code", "ko")  # the script's tab
+    at.run()
     assert english_comments(at.code[0].value) == []
     assert "# 데이터: 함께 들어 있는 MNIST 사본" in at.code[0].value
     for lesson in LESSONS:

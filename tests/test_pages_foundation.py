@@ -27,7 +27,9 @@ def build(at, preset: str):
 def test_data_page_shows_counts_and_samples(mnist):
     at = open_page("data")
     assert "60,000 training and 10,000 test images" in texts(at)
-    assert len(at.get("plotly_chart")) == 1
+    bars = next(element.value for element in at.html if "count-bars" in element.value)
+    for digit, count in enumerate(np.bincount(mnist.y_train, minlength=10)):
+        assert f'title="{digit}: {count:,}"' in bars  # each class's bar, with its count
     assert len(grid_captions(at)) == 24
     by_key(at.radio, "data_split").set_value("Test set").run()
     by_key(at.selectbox, "data_digit").select(7).run()
@@ -60,8 +62,14 @@ def test_build_cnn_preset_then_inspect():
     assert "3 × 3 kernel × 32 channels × 64 filters + 64 biases = 18,496" in list(
         table["How the count comes about"]
     )
-    assert len(at.get("graphviz_chart")) == 1
-    assert len(at.json) == 1
+    # Only the open tab is drawn; the graph and the JSON come with their tabs.
+    assert len(at.get("graphviz_chart")) == 0 and len(at.json) == 0
+    at.session_state["inspect_tabs"] = "Graph"
+    at.run()
+    assert len(at.get("graphviz_chart")) == 1 and not at.dataframe
+    at.session_state["inspect_tabs"] = "Architecture JSON"
+    at.run()
+    assert len(at.json) == 1 and '"class_name": "Sequential"' in at.json[0].value
 
 
 def test_each_preset_builds_from_the_page():
@@ -153,6 +161,9 @@ def test_the_stack_is_one_table_until_the_editor_is_opened():
 
 def test_python_code_view_shows_the_whole_script():
     at = open_page("build")
+    assert not at.code  # made only while its tab is open
+    at.session_state["build_tabs"] = "Python code"
+    at.run()
     script = at.code[0].value
     for piece in ("keras.Sequential", "model.compile", "model.fit", "model.evaluate", "model.save"):
         assert piece in script

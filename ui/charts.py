@@ -63,22 +63,6 @@ def confusion_heatmap(matrix: np.ndarray) -> go.Figure:
     return figure
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def class_counts_bars(counts: tuple[int, ...], title: str, x_title: str, y_title: str) -> go.Figure:
-    """Images per class, one bar each; built once per split and language, not on every visit."""
-    figure = go.Figure(
-        go.Bar(x=[str(digit) for digit in range(len(counts))], y=counts, text=counts)
-    )
-    figure.update_layout(
-        title=title,
-        height=320,
-        margin={"t": 40, "b": 10},
-        xaxis={"title": x_title, "type": "category"},
-        yaxis={"title": y_title},
-    )
-    return figure
-
-
 def epoch_axis(epochs: int) -> dict:
     """An x axis of whole epochs with at most about ten labels."""
     return {

@@ -62,3 +62,40 @@ GRID_STYLE = f"""
   image-rendering: pixelated; }}
 .digit-grid figcaption {{ font-size: 0.8rem; line-height: 1.3; opacity: 0.65; }}
 """
+
+
+def count_bars(counts: Sequence[int], title: str, x_title: str, y_title: str) -> None:
+    """One bar per class with its count written above, as one HTML element.
+
+    Drawn by the browser without a chart library: as a Plotly figure it was the largest part of
+    the browser's work for each visit of the Data page (bench/page_switch.py).
+    """
+    top = max(max(counts), 1)
+    bars = "".join(
+        f'<div title="{label}: {count:,}"><span>{count:,}</span>'
+        f'<i style="height: {BAR_PX * count / top:.0f}px"></i><b>{label}</b></div>'
+        for label, count in enumerate(counts)
+    )
+    st.html(
+        f"<style>{BARS_STYLE}</style>"
+        f'<figure class="count-bars"><figcaption>{html.escape(title)}</figcaption>'
+        f"<small>{html.escape(y_title)}</small><div>{bars}</div>"
+        f"<small>{html.escape(x_title)}</small></figure>"
+    )
+
+
+# The highest bar BAR_PX tall, in Streamlit's primary blue; the count above each bar and the digit
+# below, the axis titles small above and below the bars.
+BAR_PX = 200
+BARS_STYLE = """
+.count-bars { margin: 0 0 1rem; max-width: 720px; }
+.count-bars figcaption { font-weight: 600; margin-bottom: 0.25rem; }
+.count-bars small { display: block; font-size: 0.8rem; opacity: 0.65; text-align: center; }
+.count-bars small:first-of-type { text-align: left; }
+.count-bars > div { display: flex; gap: 0.5rem; align-items: flex-end; }
+.count-bars > div > div { flex: 1; display: flex; flex-direction: column; align-items: center;
+  font-size: 0.8rem; }
+.count-bars i { display: block; width: 100%; background: #1c83e1;
+  border-radius: 2px 2px 0 0; }
+.count-bars b { font-weight: 400; padding-top: 0.2rem; }
+"""

@@ -16,6 +16,10 @@ pytestmark = pytest.mark.browser
 
 
 def test_every_page_opens(page, app_url):
+    # Everything the browser fetches comes from the app's own server: the page icon was a
+    # Material icon, which Streamlit's front end fetches from fonts.gstatic.com on every page.
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
     page.goto(app_url)
     wait_for_app(page)
     for title in HEADINGS:
@@ -23,6 +27,8 @@ def test_every_page_opens(page, app_url):
         assert_no_exception(page)
         screenshot(page, f"page-{title.lower()}")
     expect(page.get_by_test_id("stSidebar")).to_contain_text("None yet")
+    elsewhere = [url for url in fetched if not url.startswith((app_url, "data:", "blob:"))]
+    assert fetched and elsewhere == []
 
 
 def test_build_cnn_preset_and_inspect_it(page, app_url):
