@@ -2,7 +2,10 @@
 
 On a class server two trainings can hold both cores; at the same priority every page view then
 waits its turn behind them. Linux gives each thread its own niceness, so the training threads and
-TensorFlow's own worker pools (named `tf_...`) are reniced; threads that serve pages are not.
+TensorFlow's own pools are reniced; threads that serve pages are not. TensorFlow names its pools
+`tf_...`, except the intra-op pool that runs the kernels (most of a training's CPU): its threads
+keep the process's name. So every native thread that Python did not start and nobody named counts
+as TensorFlow's (numpy's BLAS threads, idle outside large products, too).
 Elsewhere (a learner's laptop: macOS, Windows) this does nothing.
 """
 
@@ -31,12 +34,24 @@ def lower_training_priority() -> None:
 
 
 def tensorflow_thread_ids() -> list[int]:
-    """Native ids of this process's TensorFlow threads (its compute pools and graph runners)."""
+    """Native ids of this process's TensorFlow threads: its named pools and graph runners, and the
+    unnamed native threads (its intra-op pool)."""
+    python_threads = {thread.native_id for thread in threading.enumerate()}
+    unnamed = _thread_name(THREADS / str(os.getpid()))  # a new thread inherits the process's name
     ids = []
     for thread in THREADS.iterdir():
-        try:
-            if (thread / "comm").read_text().startswith(TENSORFLOW_THREAD_PREFIX):
-                ids.append(int(thread.name))
-        except OSError:  # ended meanwhile
+        name = _thread_name(thread)
+        if name is None:
             continue
+        if name.startswith(TENSORFLOW_THREAD_PREFIX) or (
+            name == unnamed and int(thread.name) not in python_threads
+        ):
+            ids.append(int(thread.name))
     return ids
+
+
+def _thread_name(thread: Path) -> str | None:
+    try:
+        return (thread / "comm").read_text()
+    except OSError:  # ended meanwhile
+        return None
