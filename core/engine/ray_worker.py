@@ -3,13 +3,14 @@
 Both are detached named actors in one namespace, so every app server finds the same ones and they
 outlive the app server that made them. The queue (an async actor that trains nothing) hands out
 trainers first come, first served, one training per owner; Ray's own scheduling of waiting work
-is not FIFO. It keeps its waiting list, the jobs its trainers run and the recently ended ones in a
-journal in the GCS's key-value store (as Ray Serve's controller keeps its checkpoint), so that
-when Ray restarts its process it reads them back: nothing waiting is lost, and it follows what its
-trainers were running until each ends. Each trainer is a threaded actor that keeps TensorFlow, Keras and MNIST loaded
-between trainings (a fresh worker took ~17 s to its first batch), runs one training at a time
-with the same TrainingJob as the thread engine, and answers progress and stop calls while `fit`
-runs. Imported only in processes that use Ray (an app server with DIGITLAB_RAY_ADDRESS, a worker).
+is not FIFO. It journals its waiting list, the jobs its trainers run and the recently ended ones
+in the GCS's key-value store (where Ray Serve's controller keeps its checkpoint too): when Ray
+restarts its process it reads them back, so nothing waiting is lost, and it follows what its
+trainers were running until each ends. Each trainer is a threaded actor that keeps TensorFlow,
+Keras and MNIST loaded between trainings (a fresh worker took ~17 s to its first batch), runs one
+training at a time with the same TrainingJob as the thread engine, and answers progress and stop
+calls while `fit` runs. Imported only in processes that use Ray (an app server with
+DIGITLAB_RAY_ADDRESS, a worker).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import os
 import threading
 import time
@@ -138,8 +140,11 @@ class TrainingQueue:
         return len(self.idle)
 
     async def submit(self, job_id: str, request: TrainingRequest) -> int | None:
-        """Queue a training; its place (0: starting now), or None if its owner has one."""
+        """Queue a training; its place (0: starting now), or None if its owner has one.
+        Asked again with the same job (Ray retries a call its restart cut off), its place."""
         await self.start()
+        if self.owners.get(request.owner) == job_id:
+            return self._position(job_id) or 0
         if request.owner in self.owners:
             return None
         self.owners[request.owner] = job_id
@@ -253,11 +258,15 @@ class TrainingQueue:
     def _load(self) -> None:
         """Read the journal back (after Ray restarted this queue's process)."""
         journal = internal_kv._internal_kv_get(JOURNAL_KEY, namespace=self.namespace)
-        if not journal:
+        try:
+            data = json.loads(journal) if journal else {"jobs": [], "ended": []}
+            entries = [_Entry.from_dict(job) for job in data["jobs"]]
+            ended = OrderedDict(data["ended"])
+        except (ValueError, KeyError, TypeError):  # a journal this version cannot read
+            logging.getLogger(__name__).exception("The queue's journal is unreadable; ignored.")
             return
-        data = json.loads(journal)
-        self.ended = OrderedDict(data["ended"])
-        for entry in map(_Entry.from_dict, data["jobs"]):
+        self.ended = ended
+        for entry in entries:
             self.owners[entry.request.owner] = entry.job_id
             if entry.trainer is None:
                 self.pending.append(entry)
