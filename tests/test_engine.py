@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -144,3 +145,13 @@ def test_a_request_that_cannot_train_is_refused_in_words(engine, store):
         engine.submit(nothing)
     assert engine.active_job("alice") is None
     assert not any(Path(store.owner_dir("alice")).glob("*/model.keras"))
+
+
+def test_a_request_survives_a_round_trip_through_json():
+    config = dataclasses.replace(CONFIG, seed=3, lr_schedule="cosine")
+    for request in (
+        TrainingRequest("alice", "/runs/alice/1", "mlp", config, spec=SPEC.to_dict()),
+        TrainingRequest("bob", "/runs/bob/2", "up", CONFIG, model_path="/runs/bob/2/start.keras"),
+        TrainingRequest("bob", "/runs/bob/2", "up", CONFIG, resume=True),
+    ):
+        assert TrainingRequest.from_dict(json.loads(json.dumps(request.to_dict()))) == request

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from core.build import build_model
 from core.engine import TrainingRequest
+from core.engine.ray_engine import RayHandle
+from core.engine.scheduler import OwnerBusyError
+from core.presets import PRESETS
 from core.runs import InvalidIdError, RunStore
 from tests.ray_cluster import NAMESPACE, ROOT, TIMINGS
 from tests.test_engine import CONFIG, SPEC, TIMEOUT, ended, submit
@@ -137,21 +141,67 @@ def test_a_trainer_that_dies_loses_only_the_unsaved_epoch(ray_engine, store):
     assert record.status == "finished" and record.epochs == progress.epoch + 1
 
 
-def test_the_queue_comes_back_when_its_process_dies(ray_engine, store):
-    import ray
+def kill_the_queue(engine) -> None:
+    """SIGKILL the queue actor's process; Ray restarts it, and a call made meanwhile waits."""
+    killed = engine.call(engine.queue.process.remote())
+    os.kill(killed, signal.SIGKILL)
+    assert engine.call(engine.queue.process.remote(), timeout=TIMEOUT) != killed
 
-    killed = ray_engine.call(ray_engine.queue.process.remote())
-    os.kill(killed, signal.SIGKILL)  # Ray restarts it, empty; it finds its trainers again
-    deadline = time.monotonic() + TIMEOUT
-    while True:  # a call made while it restarts fails, saying so
-        try:
-            if ray_engine.call(ray_engine.queue.process.remote()) != killed:
-                break
-        except ray.exceptions.RayActorError:
-            pass
-        assert time.monotonic() < deadline, "the queue did not come back"
-        time.sleep(0.2)
-    handle = ended(submit(ray_engine, store, "carol"))
+
+def test_a_queue_that_ray_restarts_loses_nothing(ray_engine, store):
+    small = PRESETS["mlp_sgd"].spec  # the second waiting one trains a network of its own
+    first = submit(ray_engine, store, "fifo-1", config=dataclasses.replace(CONFIG, epochs=4))
+    second = submit(ray_engine, store, "fifo-2", config=LONG)
+    until(lambda: first.status == second.status == "running", "both trainers busy")
+    trainers = {h.owner: h.worker()["pid"] for h in (first, second)}
+    waiting = [
+        submit(ray_engine, store, "fifo-3"),
+        ray_engine.submit(
+            TrainingRequest(
+                "fifo-4", str(store.new_run_dir("fifo-4")), "x", CONFIG, small.to_dict()
+            )
+        ),
+        submit(ray_engine, store, "fifo-5"),
+    ]
+    assert [h.snapshot().queue_position for h in waiting] == [1, 2, 3]
+
+    kill_the_queue(ray_engine)  # Ray restarts it; it reads its journal back
+
+    assert ray_engine.queued_count() == 3
+    assert [h.snapshot().queue_position for h in waiting] == [1, 2, 3]
+    assert ray_engine.active_job("fifo-4").job_id == waiting[1].job_id
+    assert second.status == "running" and second.worker()["pid"] == trainers["fifo-2"]
+    assert ray_engine.active_job("fifo-2").job_id == second.job_id
+    with pytest.raises(OwnerBusyError):  # one training per owner, still
+        submit(ray_engine, store, "fifo-3")
+    retried = ray_engine.queue.submit.remote(waiting[1].job_id, waiting[1].request)
+    assert ray_engine.call(retried) == 2  # a submit Ray retries after a restart is not doubled
+    waiting[2].stop()  # a waiting one is cancelled
+    assert ended(waiting[2]).status == "stopped"
+    assert waiting[2].snapshot().message.key == "train.cancelled"
+    assert [h.snapshot().queue_position for h in waiting[:2]] == [1, 2]
+
+    assert ended(first).status == "finished", first.snapshot().message
+    assert first.snapshot().epoch == 4
+    until(lambda: waiting[0].status != "queued", "the first waiting one to start")
+    assert waiting[1].snapshot().queue_position == 1
+    second.stop()  # a training running since before the restart stops
+    assert ended(second).status == "stopped" and second.snapshot().summary is not None
+    for handle, spec in zip(waiting[:2], (SPEC, small), strict=True):
+        assert ended(handle).status == "finished", handle.snapshot().message
+        (record,) = store.list_runs(handle.owner, training=[])
+        assert str(record.path) == handle.run_dir and record.spec == spec.to_dict()
+        assert record.status == "finished" and record.has_model and record.epochs == 1
+        model = handle.trained_model()
+        assert model.count_params() == build_model(spec).count_params()
+    assert ray_engine.running_count() == 0 and ray_engine.queued_count() == 0
+    assert ray_engine.active_job("fifo-3") is None
+
+    kill_the_queue(ray_engine)  # what ended before a restart is still known after it
+    again = {h.owner: RayHandle(ray_engine, h.job_id, h.request) for h in (first, waiting[2])}
+    assert again["fifo-1"].status == "finished" and again["fifo-5"].status == "stopped"
+    assert again["fifo-5"].snapshot().message.key == "train.cancelled"
+    handle = ended(submit(ray_engine, store, "fifo-1"))
     assert handle.status == "finished", handle.snapshot().message
 
 

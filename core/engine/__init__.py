@@ -12,6 +12,7 @@ This module imports no TensorFlow and no Ray.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,6 +38,15 @@ class TrainingRequest:
     model_path: str | None = None  # ... or start from this compiled .keras file (an upload)
     resume: bool = False  # continue the run in run_dir from its last completed epoch,
     # with its weights, optimizer state and history (Continue, and an interrupted run)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form (the Ray queue keeps its waiting list in it)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingRequest:
+        """Inverse of to_dict."""
+        return cls(**data | {"config": TrainConfig.from_dict(data["config"])})
 
 
 class TrainingHandle(Protocol):

@@ -124,7 +124,8 @@ class RayEngine:
             lifetime="detached",
             get_if_exists=True,
             num_cpus=0,
-            max_restarts=-1,  # back empty if its process dies: it finds the trainers again
+            max_restarts=-1,  # its process dies: Ray restarts it, it reads its journal back
+            max_task_retries=-1,  # and the calls it was answering go to it again
             runtime_env={"env_vars": env},
         ).remote(pool, self.settings.namespace)
         self.pool: dict[str, Any] = self.call(self.queue.start.remote())  # the first server's

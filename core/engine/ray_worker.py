@@ -3,16 +3,22 @@
 Both are detached named actors in one namespace, so every app server finds the same ones and they
 outlive the app server that made them. The queue (an async actor that trains nothing) hands out
 trainers first come, first served, one training per owner; Ray's own scheduling of waiting work
-is not FIFO. Each trainer is a threaded actor that keeps TensorFlow, Keras and MNIST loaded
-between trainings (a fresh worker took ~17 s to its first batch), runs one training at a time
-with the same TrainingJob as the thread engine, and answers progress and stop calls while `fit`
-runs. Imported only in processes that use Ray (an app server with DIGITLAB_RAY_ADDRESS, a worker).
+is not FIFO. It journals its waiting list, the jobs its trainers run and the recently ended ones
+in the GCS's key-value store (where Ray Serve's controller keeps its checkpoint too): when Ray
+restarts its process it reads them back, so nothing waiting is lost, and it follows what its
+trainers were running until each ends. Each trainer is a threaded actor that keeps TensorFlow,
+Keras and MNIST loaded between trainings (a fresh worker took ~17 s to its first batch), runs one
+training at a time with the same TrainingJob as the thread engine, and answers progress and stop
+calls while `fit` runs. Imported only in processes that use Ray (an app server with
+DIGITLAB_RAY_ADDRESS, a worker).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import logging
 import os
 import threading
 import time
@@ -22,6 +28,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import ray
+from ray.experimental import internal_kv
 
 from core.engine import TrainingRequest
 from core.i18n import MessageError, msg
@@ -34,6 +41,8 @@ QUEUE_NAME = "digitlab-queue"
 TRAINER_PREFIX = "digitlab-trainer-"
 ENDED_KEPT = 256  # ended jobs the queue remembers (their status), oldest forgotten first
 SNAPSHOTS_KEPT = 8  # ended jobs a trainer keeps the last progress of
+JOURNAL_KEY = "digitlab-queue-journal"  # the queue's state in the GCS's key-value store
+FOLLOW_EVERY = 0.5  # seconds between looks at a job the queue found running after a restart
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,16 @@ def trainer_options(settings: PoolSettings, index: int, namespace: str) -> dict[
 class _Entry:
     job_id: str
     request: TrainingRequest
-    trainer: str | None = None
+    trainer: str | None = None  # set once dispatched
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form, for the journal."""
+        return {"job_id": self.job_id, "request": self.request.to_dict(), "trainer": self.trainer}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _Entry:
+        """Inverse of to_dict."""
+        return cls(data["job_id"], TrainingRequest.from_dict(data["request"]), data["trainer"])
 
 
 @ray.remote
@@ -96,15 +114,20 @@ class TrainingQueue:
 
     async def start(self) -> dict[str, Any]:
         """Create (or find again) the trainer pool; idempotent. Returns the pool's settings.
-        Every call starts with it: a queue that Ray restarted (empty) finds its trainers again."""
+        Every call starts with it: a queue that Ray restarted reads its journal back, follows
+        the jobs its trainers were running and finds the idle trainers again."""
         if not self.started:
             self.started = True
+            self._load()
             threads = tensorflow_threads(self.settings.cpus)
             for index in range(self.settings.trainers):
                 options = trainer_options(self.settings, index, self.namespace)
-                trainer = Trainer.options(**options).remote(*threads)
-                self.trainers[options["name"]] = trainer
-                self._spawn(self._join_pool(options["name"]))
+                self.trainers[options["name"]] = Trainer.options(**options).remote(*threads)
+            busy = {entry.trainer for entry in self.running.values()}
+            for entry in self.running.values():
+                self._spawn(self._follow(entry))
+            for name in self.trainers.keys() - busy:
+                self._spawn(self._join_pool(name))
         return dataclasses.asdict(self.settings)
 
     async def process(self) -> int:
@@ -117,8 +140,11 @@ class TrainingQueue:
         return len(self.idle)
 
     async def submit(self, job_id: str, request: TrainingRequest) -> int | None:
-        """Queue a training; its place (0: starting now), or None if its owner has one."""
+        """Queue a training; its place (0: starting now), or None if its owner has one.
+        Asked again with the same job (Ray retries a call its restart cut off), its place."""
         await self.start()
+        if self.owners.get(request.owner) == job_id:
+            return self._position(job_id) or 0
         if request.owner in self.owners:
             return None
         self.owners[request.owner] = job_id
@@ -185,12 +211,31 @@ class TrainingQueue:
             self.running[entry.job_id] = entry
             ref = self.trainers[entry.trainer].train.remote(entry.job_id, entry.request)
             self._spawn(self._watch(entry, ref))
+        self._save()
 
     async def _watch(self, entry: _Entry, ref: Any) -> None:
         try:
             status = await ref
         except Exception:  # the trainer's process died; Ray restarts it
             status = "failed"
+        await self._finish(entry, status)
+
+    async def _follow(self, entry: _Entry) -> None:
+        """Watch a job its trainer was running when this queue restarted, until it ends."""
+        status = "failed"  # the trainer died, or never got the job: it is lost
+        while True:
+            try:
+                progress = await self.trainers[entry.trainer].progress.remote(entry.job_id)
+            except Exception:
+                break
+            if progress is not None and not progress.active:
+                status = progress.status
+            if progress is None or not progress.active:
+                break
+            await asyncio.sleep(FOLLOW_EVERY)
+        await self._finish(entry, status)
+
+    async def _finish(self, entry: _Entry, status: str) -> None:
         self.running.pop(entry.job_id, None)
         self._end(entry, status)
         await self._join_pool(entry.trainer)
@@ -202,15 +247,41 @@ class TrainingQueue:
         self.ended[entry.job_id] = record | {"cancelled": cancelled}
         while len(self.ended) > ENDED_KEPT:
             self.ended.popitem(last=False)
+        self._save()
+
+    def _save(self) -> None:
+        """Journal the running jobs, the waiting list in its order and the ended jobs."""
+        jobs = [entry.to_dict() for entry in (*self.running.values(), *self.pending)]
+        journal = json.dumps({"jobs": jobs, "ended": list(self.ended.items())})
+        internal_kv._internal_kv_put(JOURNAL_KEY, journal, namespace=self.namespace)
+
+    def _load(self) -> None:
+        """Read the journal back (after Ray restarted this queue's process)."""
+        journal = internal_kv._internal_kv_get(JOURNAL_KEY, namespace=self.namespace)
+        try:
+            data = json.loads(journal) if journal else {"jobs": [], "ended": []}
+            entries = [_Entry.from_dict(job) for job in data["jobs"]]
+            ended = OrderedDict(data["ended"])
+        except (ValueError, KeyError, TypeError):  # a journal this version cannot read
+            logging.getLogger(__name__).exception("The queue's journal is unreadable; ignored.")
+            return
+        self.ended = ended
+        for entry in entries:
+            self.owners[entry.request.owner] = entry.job_id
+            if entry.trainer is None:
+                self.pending.append(entry)
+            else:
+                self.running[entry.job_id] = entry
 
     async def _join_pool(self, name: str) -> None:
-        """Wait until the trainer is warm (after a restart, too), then give it work."""
+        """Wait until the trainer is warm (after a restart, too) and free, then give it work."""
         while True:
             try:
-                await self.trainers[name].ready.remote()
-                break
+                if (await self.trainers[name].ready.remote())["job"] is None:
+                    break
             except Exception:  # restarting, or not placed yet: try again
-                await asyncio.sleep(1.0)
+                pass
+            await asyncio.sleep(1.0)
         self.idle.append(name)
         self._dispatch()
 
@@ -241,13 +312,15 @@ class Trainer:
         self.lock = threading.Lock()
         self.jobs: OrderedDict[str, TrainingJob | Progress] = OrderedDict()
         self.stop_asked: set[str] = set()
+        self.current: str | None = None  # the job training now
         self.threads = (intra_threads, inter_threads)
         self._warm_up()
 
     def ready(self) -> dict[str, Any]:
-        """Where this trainer runs: process, node, GPUs, TensorFlow's threads."""
+        """Where this trainer runs (process, node, GPUs, TensorFlow's threads), and its job."""
         context = ray.get_runtime_context()
         return {
+            "job": self.current,
             "pid": os.getpid(),
             "node": context.get_node_id(),
             "gpus": [str(g) for g in ray.get_gpu_ids()],
@@ -259,6 +332,14 @@ class Trainer:
         """Build the request's job here and train it; its end status."""
         with self.lock:
             self.jobs[job_id] = waiting(request, None)
+            self.current = job_id
+        try:
+            return self._train(job_id, request)
+        finally:
+            with self.lock:
+                self.current = None
+
+    def _train(self, job_id: str, request: TrainingRequest) -> str:
         try:
             job = self._job_for_request(request, self.mnist)
         except Exception as exc:
