@@ -19,8 +19,8 @@ script state "notRunning" and no status widget), as the browser tests wait.
 
 The last line is the p95 of the together phase: `p95 N s`. Goal: under 1.5 s.
 
-Run from the repository root (about 4 minutes), under the machine-wide lock:
-flock /work/bench.lock .venv/bin/python -m bench.page_switch [--rounds 2] [--seconds 90]
+Run from the repository root (about 4 minutes), on an otherwise idle machine:
+.venv/bin/python -m bench.page_switch [--rounds 2] [--seconds 90]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ the count of digits seen stops at its final value (the last batch has ended: wha
 each phase after fit (evaluating, saving) and when the status reads stopped (the page then shows
 "Training stopped"). One batch is the batch size over the rate the handle showed before Stop.
 
-Run from the repository root, under the bench lock:
+Run from the repository root, on an otherwise idle machine:
 .venv/bin/python -m bench.stop_path [--engine threads|ray] [--trials 4]
 With --engine ray it starts its own Ray head (scripts/ray_cluster.sh, 2 CPUs, 2 warm trainers).
 """
