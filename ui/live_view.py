@@ -4,9 +4,9 @@ Watching must cost training almost nothing: the job may run in a thread of this 
 rerun here, and every repaint in a browser on the same machine, competes with it for the CPU. So the
 progress refreshes once a second as one small HTML element (st.progress animates every change,
 which costs a headless browser several times more), the Stop button stays outside the refreshed
-part, and the charts refresh less often with at most a few hundred points each. The per-epoch
-charts come back identical until an epoch ends (ui.charts caches them), and the browser leaves a
-chart it already has as it is: only the batch-loss chart is redrawn every few seconds.
+part, and the curves refresh every few seconds as static SVG pictures (ui.live_charts): a Plotly
+chart whose figure changed is mounted anew in the browser, which made up two thirds of what
+watching cost Chromium (bench/watch_cpu.py). The finished view shows the interactive Plotly charts.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from core.engine import TrainingHandle
 from core.training import Progress
 from ui.charts import batch_loss_curve, epoch_curves
 from ui.i18n import t, tm
+from ui.live_charts import live_curves_html
 
 PROGRESS_EVERY = 1.0  # seconds between progress refreshes
 CURVES_EVERY = 3.0  # seconds between chart refreshes
@@ -107,7 +108,7 @@ def live_progress(job: TrainingHandle, queued: bool) -> None:
 
 @st.fragment(run_every=CURVES_EVERY)
 def live_curves(job: TrainingHandle) -> None:
-    curves(job.snapshot(), "train_live")
+    st.html(live_curves_html(job.snapshot()))
 
 
 def summary(p: Progress) -> None:
