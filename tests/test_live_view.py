@@ -1,6 +1,7 @@
 """The live view's cheap parts: the progress block, the thinned batch-loss curve, the cached
 epoch curves, the live curves as SVG."""
 
+import base64
 import gc
 import re
 import weakref
@@ -95,11 +96,17 @@ def test_config_errors_carry_their_message_in_both_languages():
     assert caught.value.message.render("ko") == "에포크는 1 이상이어야 합니다."
 
 
-def polylines(html: str) -> list[list[tuple[float, float]]]:
-    """The points of each line drawn in the live curves' SVG."""
+def pictures(html: str) -> list[str]:
+    """The SVG of each image in the live curves' HTML."""
+    found = re.findall(r'src="data:image/svg\+xml;base64,([^"]*)"', html)
+    return [base64.b64decode(data).decode() for data in found]
+
+
+def polylines(svg: str) -> list[list[tuple[float, float]]]:
+    """The points of each line drawn in an SVG picture."""
     return [
         [tuple(map(float, point.split(","))) for point in points.split()]
-        for points in re.findall(r'<polyline points="([^"]*)"', html)
+        for points in re.findall(r'<polyline points="([^"]*)"', svg)
     ]
 
 
@@ -121,13 +128,16 @@ def test_live_curves_are_svg_lines_inside_their_plots():
     html = live_curves_html(
         progress(history=MappingProxyType(history), batch_losses=losses, batches_per_epoch=400)
     )
-    assert html.count("<svg") == 3 and "<script" not in html
-    for title in ('aria-label="loss"', 'aria-label="accuracy"', 'aria-label="loss per batch"'):
+    # Images, not inline SVG (st.html removes that), with their titles for screen readers.
+    assert html.count("<img") == 3 and "<svg" not in html and "<script" not in html
+    for title in ('alt="loss"', 'alt="accuracy"', 'alt="loss per batch"'):
         assert title in html
-    lines = polylines(html)
+    svgs = pictures(html)
+    assert all(svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"') for svg in svgs)
+    lines = [line for svg in svgs for line in polylines(svg)]
     assert [len(line) for line in lines[:4]] == [3, 3, 3, 3]  # training and validation, twice
     assert 200 <= len(lines[4]) <= MAX_DRAWN_POINTS  # the batch loss, thinned
-    assert html.count("<circle") == 12  # each epoch's value marked
+    assert "".join(svgs).count("<circle") == 12  # each epoch's value marked
     plot_right, plot_bottom = WIDTH - RIGHT, HEIGHT - BOTTOM
     for line in lines:
         assert all(LEFT <= x <= plot_right and TOP <= y <= plot_bottom for x, y in line)
@@ -139,10 +149,10 @@ def test_live_curves_are_svg_lines_inside_their_plots():
 def test_live_curves_before_the_first_epoch_and_in_korean(monkeypatch):
     losses = ((1, 2.3), (2, 2.1), (3, 1.9))
     html = live_curves_html(progress(batch_losses=losses))
-    assert html.count("<svg") == 1 and "The epoch curves appear when the first epoch ends." in html
+    assert len(pictures(html)) == 1 and "The epoch curves appear when the first epoch ends." in html
     monkeypatch.setattr("ui.i18n.language", lambda: "ko")
     html = live_curves_html(
         progress(history=MappingProxyType({"loss": [0.5]}), batch_losses=losses)
     )
-    assert 'aria-label="손실"' in html and 'aria-label="배치별 손실"' in html
-    assert ">에포크<" in html
+    assert 'alt="손실"' in html and 'alt="배치별 손실"' in html
+    assert all(">에포크<" in svg for svg in pictures(html))

@@ -2,12 +2,14 @@
 
 A Plotly chart whose figure changes is mounted anew in the browser (a full layout of axes, hover
 layers and mode bar): during a training that was most of what watching cost a headless Chromium
-(bench/watch_cpu.py). These pictures are a few dozen SVG elements that the browser swaps in one go;
-the finished view shows the interactive Plotly charts of ui.charts.
+(bench/watch_cpu.py). These pictures are a few dozen SVG elements, each shown as an image (st.html
+removes inline SVG), which the browser swaps in one go; the finished view shows the interactive
+Plotly charts of ui.charts.
 """
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Sequence
 from html import escape
@@ -16,9 +18,10 @@ from core.training import Progress
 from ui.charts import MAX_DRAWN_POINTS, metric_title, thin_points
 from ui.i18n import t
 
-WIDTH, HEIGHT = 360, 250  # the viewBox; the picture scales to its column
+WIDTH, HEIGHT = 320, 240  # the viewBox; the picture scales to its column
 LEFT, RIGHT, TOP, BOTTOM = 44, 10, 34, 42  # room for the title, tick labels and axis title
 COLOURS = ("#0068c9", "#83c9ff")  # Streamlit's first two chart colours, as the Plotly charts use
+TEXT = "#31333f"  # Streamlit's text colour (an image does not inherit the page's)
 MAX_MARKERS = 40  # epochs up to which each epoch's value is marked with a dot
 
 Line = tuple[str, Sequence[float], Sequence[float]]  # name, x values, y values
@@ -55,9 +58,9 @@ def svg_chart(title: str, lines: Sequence[Line], x_title: str, markers: bool = F
         return f"{TOP + (y_high - y) / (y_high - y_low) * plot_height:.1f}"
 
     parts = [
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="{escape(title)}" '
-        'style="font-size: 11px; fill: currentColor">',
-        f'<text x="4" y="16" style="font-size: 14px; font-weight: 600">{escape(title)}</text>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'font-family="sans-serif" font-size="12" fill="{TEXT}">',
+        f'<text x="4" y="16" font-size="16" font-weight="600">{escape(title)}</text>',
     ]
     for tick in nice_ticks(y_low, y_high, 4):
         parts.append(
@@ -85,7 +88,7 @@ def svg_chart(title: str, lines: Sequence[Line], x_title: str, markers: bool = F
         if markers:
             parts += [f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>' for x, y in points]
         if len(lines) > 1:
-            key_x = WIDTH - RIGHT - 150 + 78 * number
+            key_x = WIDTH - RIGHT - 160 + 82 * number
             parts.append(
                 f'<line x1="{key_x}" x2="{key_x + 16}" y1="12" y2="12" stroke="{colour}" '
                 f'stroke-width="2"{dash}/><text x="{key_x + 20}" y="16">{escape(name)}</text>'
@@ -94,24 +97,26 @@ def svg_chart(title: str, lines: Sequence[Line], x_title: str, markers: bool = F
     return "".join(parts)
 
 
+def picture(svg: str, title: str) -> str:
+    """An SVG picture as an image that fills its grid cell."""
+    data = base64.b64encode(svg.encode()).decode()
+    return f'<img alt="{escape(title)}" src="data:image/svg+xml;base64,{data}" style="width: 100%">'
+
+
 def live_curves_html(p: Progress) -> str:
     """Loss and accuracy per epoch and the loss batch by batch, side by side, as one HTML block."""
-    history = dict(p.history)
-    charts = []
+    history, cells = dict(p.history), []
     for metric in ("loss", "accuracy"):
+        names = ((metric, t("charts.training")), (f"val_{metric}", t("charts.validation")))
         lines = [
             (name, range(1, len(values) + 1), values)
-            for key, name in (
-                (metric, t("charts.training")),
-                (f"val_{metric}", t("charts.validation")),
-            )
+            for key, name in names
             if (values := history.get(key))
         ]
         if lines:
-            markers = len(lines[0][1]) <= MAX_MARKERS
-            charts.append(svg_chart(metric_title(metric), lines, t("charts.epoch"), markers))
-    cells = [f"<div>{chart}</div>" for chart in charts]
-    if not charts:  # the first epoch: its place (two columns) says when they come
+            title, markers = metric_title(metric), len(lines[0][1]) <= MAX_MARKERS
+            cells.append(picture(svg_chart(title, lines, t("charts.epoch"), markers), title))
+    if not cells:  # the first epoch: its place (two columns) says when they come
         later = escape(t("train.curves_later"))
         cells.append(
             f'<p style="grid-column: span 2; font-size: 0.875rem; opacity: 0.7">{later}</p>'
@@ -120,9 +125,8 @@ def live_curves_html(p: Progress) -> str:
         drawn = thin_points(p.batch_losses, MAX_DRAWN_POINTS)
         x = [batch / p.batches_per_epoch for batch, _ in drawn]
         line = (t("charts.batch_loss"), x, [loss for _, loss in drawn])
-        cells.append(
-            f"<div>{svg_chart(t('charts.loss_per_batch'), [line], t('charts.epoch'))}</div>"
-        )
+        title = t("charts.loss_per_batch")
+        cells.append(picture(svg_chart(title, [line], t("charts.epoch")), title))
     return (
         '<div class="train-curves" style="display: grid; grid-template-columns: repeat(3, 1fr); '
         f'gap: 1rem; contain: content">{"".join(cells)}</div>'
