@@ -83,11 +83,30 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def chromium_pids() -> list[int]:
-    return [
-        int(proc.name)
-        for proc in Path("/proc").iterdir()
-        if proc.name.isdigit() and b"chromium" in _cmdline(proc)
-    ]
+    """The Chromium processes this process started (not another session's browser on the machine:
+    counting those once made the browser's CPU negative when one ended during a run)."""
+    parents, chromium = {}, []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                parents[int(proc.name)] = int(proc_fields(proc)[1])
+            except (OSError, IndexError, ValueError):
+                continue  # the process has gone
+            if b"chromium" in _cmdline(proc):
+                chromium.append(int(proc.name))
+    mine = []
+    for pid in chromium:
+        ancestor = parents.get(pid)
+        while ancestor and ancestor != os.getpid():
+            ancestor = parents.get(ancestor)
+        if ancestor:
+            mine.append(pid)
+    return mine
+
+
+def proc_fields(proc: Path) -> list[str]:
+    """The fields of /proc/PID/stat after the (name), from the state on."""
+    return (proc / "stat").read_text().rsplit(")", 1)[1].split()
 
 
 def _cmdline(proc: Path) -> bytes:

@@ -13,7 +13,6 @@ Run from the repository root: .venv/bin/python -m bench.watch_cpu [--preset mlp_
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -35,33 +34,10 @@ from tests.browser.conftest import (
 METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
 
 
-def own_chromium_pids() -> list[int]:
-    """Chromium processes started by this process (not another session's browser on the machine)."""
-    parents = {}
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                parents[int(proc.name)] = int(cpu_fields(proc)[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    mine = []
-    for pid in chromium_pids():
-        ancestor = parents.get(pid)
-        while ancestor and ancestor != os.getpid():
-            ancestor = parents.get(ancestor)
-        if ancestor:
-            mine.append(pid)
-    return mine
-
-
-def cpu_fields(proc: Path) -> list[str]:
-    return (proc / "stat").read_text().rsplit(")", 1)[1].split()
-
-
 def by_kind() -> dict[str, float]:
     """CPU seconds of Chromium's processes so far, summed by kind (browser, renderer, gpu ...)."""
     kinds: dict[str, float] = {}
-    for pid in own_chromium_pids():
+    for pid in chromium_pids():
         try:
             # Chromium rewrites its command line as one string with spaces (setproctitle).
             args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
@@ -81,7 +57,7 @@ def window(page: Page, cdp, seconds: float, server_pid: int) -> dict:
     def metrics() -> dict:
         return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
 
-    browser, server, before = cpu_seconds(own_chromium_pids()), cpu_seconds([server_pid]), metrics()
+    browser, server, before = cpu_seconds(chromium_pids()), cpu_seconds([server_pid]), metrics()
     kinds = by_kind()
     start = time.monotonic()
     page.wait_for_timeout(seconds * 1000)
@@ -90,7 +66,7 @@ def window(page: Page, cdp, seconds: float, server_pid: int) -> dict:
     per_minute = 60 / elapsed
     kinds = {k: (v - kinds.get(k, 0.0)) * per_minute for k, v in by_kind().items()}
     return {
-        "browser_cpu_per_min": (cpu_seconds(own_chromium_pids()) - browser) * per_minute,
+        "browser_cpu_per_min": (cpu_seconds(chromium_pids()) - browser) * per_minute,
         "server_cpu_per_min": (cpu_seconds([server_pid]) - server) * per_minute,
         **{name: (after[name] - before[name]) * per_minute for name in METRICS},
         "kinds": kinds,
