@@ -1,10 +1,10 @@
 """What the browser spends to watch a training: Chromium's CPU per minute of the Train page's live view.
 
 Starts the app server, builds a preset in headless Chromium, starts a long training on all 60,000
-digits and, once batches flow, reads the CPU time of every Chromium process (and the renderer's own
-breakdown from the DevTools protocol: script, layout, style) over a window of watching; then
-presses Stop and reads the same over an equal window of the finished page, the floor that any open
-page costs. The figure to cut is the first; bench/train_overhead.py measures what it costs the
+digits and, once batches flow, reads the CPU time of each process of the Chromium it started, by
+kind (and the renderer's own breakdown from the DevTools protocol: script, layout, style) over a
+window of watching; then presses Stop and reads the same over up to 20 s of the finished page, the
+floor that the open page costs. The figure to cut is the first; bench/train_overhead.py measures what it costs the
 training.
 
 Run from the repository root: .venv/bin/python -m bench.watch_cpu [--preset mlp_sgd] [--seconds 40]
