@@ -1,7 +1,9 @@
 """The live view's cheap parts: the progress block, the thinned batch-loss curve, the cached
-epoch curves."""
+epoch curves, the live curves as SVG."""
 
+import base64
 import gc
+import re
 import weakref
 from types import MappingProxyType
 
@@ -12,7 +14,8 @@ from core.presets import PRESETS
 from core.training import Progress, TrainConfig
 from core.training.config import ConfigError
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
-from ui.charts import LIVE_FIGURES, batch_loss_curve, epoch_curves, thin_points
+from ui.charts import LIVE_FIGURES, MAX_DRAWN_POINTS, batch_loss_curve, epoch_curves, thin_points
+from ui.live_charts import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, live_curves_html, nice_ticks
 from ui.live_view import progress_html
 from ui.state import ActiveModel, Keys
 
@@ -91,3 +94,65 @@ def test_config_errors_carry_their_message_in_both_languages():
         TrainConfig(epochs=0).check()
     assert str(caught.value) == "Train for at least 1 epoch."
     assert caught.value.message.render("ko") == "에포크는 1 이상이어야 합니다."
+
+
+def pictures(html: str) -> list[str]:
+    """The SVG of each image in the live curves' HTML."""
+    found = re.findall(r'src="data:image/svg\+xml;base64,([^"]*)"', html)
+    return [base64.b64decode(data).decode() for data in found]
+
+
+def polylines(svg: str) -> list[list[tuple[float, float]]]:
+    """The points of each line drawn in an SVG picture."""
+    return [
+        [tuple(map(float, point.split(","))) for point in points.split()]
+        for points in re.findall(r'<polyline points="([^"]*)"', svg)
+    ]
+
+
+def test_nice_ticks_are_round_and_inside_the_range():
+    assert nice_ticks(0.0, 4.0) == [0, 1, 2, 3, 4]
+    assert nice_ticks(0.23, 2.31, 4) == [0.5, 1.0, 1.5, 2.0]
+    assert nice_ticks(0.0, 30.0) == [0, 10, 20, 30]
+    ticks = nice_ticks(0.9712, 0.9893, 4)
+    assert 2 <= len(ticks) <= 5 and all(0.9712 <= tick <= 0.9893 for tick in ticks)
+    assert nice_ticks(0.5, 0.5) == [0.5]
+
+
+def test_live_curves_are_svg_lines_inside_their_plots():
+    history = {
+        "loss": [0.9, 0.4, 0.3], "val_loss": [0.8, 0.5, 0.45],
+        "accuracy": [0.7, 0.9, 0.95], "val_accuracy": [0.75, 0.88, 0.9],
+    }  # fmt: skip
+    losses = tuple((batch, 2.0 / batch) for batch in range(1, 1001))
+    html = live_curves_html(
+        progress(history=MappingProxyType(history), batch_losses=losses, batches_per_epoch=400)
+    )
+    # Images, not inline SVG (st.html removes that), with their titles for screen readers.
+    assert html.count("<img") == 3 and "<svg" not in html and "<script" not in html
+    for title in ('alt="loss"', 'alt="accuracy"', 'alt="loss per batch"'):
+        assert title in html
+    svgs = pictures(html)
+    assert all(svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"') for svg in svgs)
+    lines = [line for svg in svgs for line in polylines(svg)]
+    assert [len(line) for line in lines[:4]] == [3, 3, 3, 3]  # training and validation, twice
+    assert 200 <= len(lines[4]) <= MAX_DRAWN_POINTS  # the batch loss, thinned
+    assert "".join(svgs).count("<circle") == 12  # each epoch's value marked
+    plot_right, plot_bottom = WIDTH - RIGHT, HEIGHT - BOTTOM
+    for line in lines:
+        assert all(LEFT <= x <= plot_right and TOP <= y <= plot_bottom for x, y in line)
+        assert line[-1][0] == pytest.approx(plot_right, abs=0.1)  # the last point at the right
+    # Loss falls from left to right: the line goes down the picture (SVG's y grows downwards).
+    assert lines[0][0][1] < lines[0][-1][1] and lines[4][0][1] < lines[4][-1][1]
+
+
+def test_live_curves_before_the_first_epoch_and_in_korean(monkeypatch):
+    losses = ((1, 2.3), (2, 2.1), (3, 1.9))
+    html = live_curves_html(progress(batch_losses=losses))
+    assert len(pictures(html)) == 1 and "The epoch curves appear when the first epoch ends." in html
+    monkeypatch.setattr("ui.i18n.language", lambda: "ko")
+    html = live_curves_html(
+        progress(history=MappingProxyType({"loss": [0.5]}), batch_losses=losses)
+    )
+    assert 'alt="손실"' in html and 'alt="배치별 손실"' in html
+    assert all(">에포크<" in svg for svg in pictures(html))

@@ -5,9 +5,9 @@ rerun here, and every repaint in a browser on the same machine, competes with it
 progress refreshes once a second as one small HTML element (st.progress animates every change,
 which costs a headless browser several times more), the Stop button stays outside the refreshed
 part (in a fragment of its own: pressing it reruns only the button, not the page with its charts),
-and the charts refresh less often with at most a few hundred points each. The per-epoch
-charts come back identical until an epoch ends (ui.charts caches them), and the browser leaves a
-chart it already has as it is: only the batch-loss chart is redrawn every few seconds.
+and the curves refresh every few seconds as static SVG pictures (ui.live_charts): a Plotly
+chart whose figure changed is mounted anew in the browser, which made up two thirds of what
+watching cost Chromium (bench/watch_cpu.py). The finished view shows the interactive Plotly charts.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from core.engine import TrainingHandle
 from core.training import Progress
 from ui.charts import batch_loss_curve, epoch_curves
 from ui.i18n import t, tm
+from ui.live_charts import live_curves_html
 from ui.session import stop_current_job
 
 PROGRESS_EVERY = 1.0  # seconds between progress refreshes
@@ -127,7 +128,7 @@ def stop_button(job: TrainingHandle) -> None:
 
 @st.fragment(run_every=CURVES_EVERY)
 def live_curves(job: TrainingHandle) -> None:
-    curves(job.snapshot(), "train_live")
+    st.html(live_curves_html(job.snapshot()))
 
 
 def summary(p: Progress) -> None:

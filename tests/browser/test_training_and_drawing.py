@@ -71,7 +71,11 @@ def test_train_switch_pages_stop_and_refresh(page, app_url):
     first = progress_batches(page)
     page.wait_for_timeout(2500)
     assert progress_batches(page) > first, "the progress bar did not advance"
-    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
+    # Live, the curves are light SVG pictures; the batch-loss one comes with the first refresh.
+    picture = page.locator(".train-curves img").first
+    expect(picture).to_be_visible(timeout=60_000)
+    expect(picture).to_have_attribute("src", re.compile("^data:image/svg"))
+    assert picture.evaluate("img => img.complete && img.naturalWidth") > 0, "the picture is empty"
     screenshot(page, "train-live")
     # Leave and come back while it trains: the live view picks the job up again.
     go_to(page, "Inspect")
@@ -87,6 +91,7 @@ def test_train_switch_pages_stop_and_refresh(page, app_url):
         and not pressed(reruns, "train_start")[0].rerun_script.fragment_id
     )
     expect(page.get_by_test_id("stSidebar")).to_contain_text("trained")
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()  # interactive once it has ended
     screenshot(page, "train-stopped")
     # The live view's fragment runs once made Streamlit drop kept widget values (a learning rate
     # of 0 and a disabled Build button); the settings must still be the learner's.
