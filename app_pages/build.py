@@ -6,7 +6,7 @@ from core.build import build_model
 from core.codegen import script_config, to_python
 from core.presets import PRESETS
 from core.spec import NetworkSpec, analyze
-from ui.i18n import language, option_labels, t, tm
+from ui.i18n import language, option_labels, t, tab_labels, tm
 from ui.layer_editor import (
     add_layer_ui,
     compile_ui,
@@ -39,7 +39,9 @@ st.text_input(t("build.name"), key=Keys.BUILD_NAME, persist_state="session")
 # the browser's work for each visit of this page (bench/page_switch.py). The layers' widgets are
 # drawn in either case, so that their values stay.
 layers_tab, code_tab = st.tabs(
-    [t("build.tab_layers"), t("build.tab_code")], key="build_tabs", on_change="rerun"
+    tab_labels("build_tabs", "build.tab_layers", "build.tab_code"),
+    key="build_tabs",
+    on_change="rerun",
 )
 with layers_tab:
     editing = st.toggle(

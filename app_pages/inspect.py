@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui.i18n import language, t, tm
+from ui.i18n import language, t, tab_labels, tm
 from ui.lesson_progress import record_event
 from ui.model_facts import model_graph, model_json, model_summary
 from ui.state import init_session_state, require_active_model
@@ -24,7 +24,7 @@ non_trainable.metric(t("inspect.non_trainable"), f"{summary.non_trainable:,}")
 # Only the open tab is drawn: the graph (laid out by Graphviz in the browser) and the JSON viewer
 # were most of the browser's work for each visit of this page (bench/page_switch.py).
 summary_tab, graph_tab, json_tab = st.tabs(
-    [t("inspect.tab_summary"), t("inspect.tab_graph"), t("inspect.tab_json")],
+    tab_labels("inspect_tabs", "inspect.tab_summary", "inspect.tab_graph", "inspect.tab_json"),
     key="inspect_tabs",
     on_change="rerun",
 )

@@ -92,3 +92,16 @@ def test_browser_language(monkeypatch, locale, header, expected):
     context = SimpleNamespace(locale=locale, headers=headers)
     monkeypatch.setattr(ui.i18n, "st", SimpleNamespace(context=context))
     assert ui.i18n.browser_language() == expected
+
+
+def test_an_open_tab_stays_open_after_a_language_switch():
+    """Streamlit keeps a tab open by its label: the Build page's code tab, opened in English,
+    stays open under its Korean label (it fell back to the first tab)."""
+    at = open_page("build")
+    at.session_state["build_tabs"] = "Python code"
+    at.run()
+    assert at.code and "model.fit" in at.code[0].value
+    by_key(at.sidebar.radio, ui.i18n.SWITCH_KEY).set_value("ko").run()
+    assert not at.exception
+    assert at.session_state["build_tabs"] == "Python 코드"
+    assert at.code and "model.fit" in at.code[0].value

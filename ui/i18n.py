@@ -99,3 +99,17 @@ def relabel_after_language_switch(*keys: str) -> None:
         if st.session_state.get(marker, chosen) != chosen and key in st.session_state:
             st.session_state[key] = st.session_state[key]
         st.session_state[marker] = chosen
+
+
+def tab_labels(key: str, *label_keys: str) -> list[str]:
+    """The labels of a keyed st.tabs in this language. Streamlit keeps the open tab by its label,
+    so a tab opened in another language is looked up there and stays open under its new label."""
+    labels = [t(label_key) for label_key in label_keys]
+    open_label = st.session_state.get(key)
+    if open_label is not None and open_label not in labels:
+        for other in LANGUAGES:
+            translated = [translate(label_key, other) for label_key in label_keys]
+            if open_label in translated:
+                st.session_state[key] = labels[translated.index(open_label)]
+                break
+    return labels
