@@ -60,6 +60,17 @@ def test_download_keras_and_upload_it_back(page, app_url, tmp_path):
     assert (predicted == digits.y_test[:1000]).mean() > 0.5  # trained: untrained is ~0.1
     wait_for_app(page)
 
+    # The Runs page lists the run in its table and hands out the same checkpoint.
+    go_to(page, "Runs")
+    table = page.get_by_test_id("stMarkdown").get_by_role("table")
+    expect(table).to_contain_text(f"{accuracy}%")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Best checkpoint (.weights.h5)").click()
+    again = tmp_path / "from-runs.weights.h5"
+    download_info.value.save_as(again)
+    assert again.read_bytes() == best.read_bytes()
+    wait_for_app(page)
+
     go_to(page, "Evaluate")
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(saved))
     report = page.get_by_test_id("stMetric").filter(has_text="Test accuracy")
