@@ -61,7 +61,7 @@ def export_row(active: ActiveModel, fmt: str, prepared: dict) -> None:
         if isinstance(result, bytes):
             slot.download_button(
                 t("save.download", format=label),
-                data=lambda result=result: result,  # no copy into the media store per run
+                data=result,
                 file_name=file_name,
                 key=f"save_{fmt}",
                 on_click=record_event,
