@@ -1,12 +1,12 @@
 """Inspect page: the active model's summary with the arithmetic, its graph and its JSON."""
 
-import pandas as pd
 import streamlit as st
 
 from ui.i18n import language, t, tab_labels, tm
 from ui.lesson_progress import record_event
 from ui.model_facts import model_graph, model_json, model_summary
 from ui.state import init_session_state, require_active_model
+from ui.widgets import markdown_table
 
 init_session_state()
 st.title(t("inspect.title"))
@@ -22,32 +22,26 @@ trainable.metric(t("inspect.trainable"), f"{summary.trainable:,}")
 non_trainable.metric(t("inspect.non_trainable"), f"{summary.non_trainable:,}")
 
 # Only the open tab is drawn: the graph (laid out by Graphviz in the browser) and the JSON viewer
-# were most of the browser's work for each visit of this page (bench/page_switch.py).
+# were most of the browser's work for each visit of this page (bench/page_switch.py); the summary
+# is a Markdown table, not an st.dataframe, for the same reason.
 summary_tab, graph_tab, json_tab = st.tabs(
     tab_labels("inspect_tabs", "inspect.tab_summary", "inspect.tab_graph", "inspect.tab_json"),
     key="inspect_tabs",
     on_change="rerun",
 )
 if summary_tab.open:
-    table = pd.DataFrame(
-        [
-            {
-                t("inspect.column.layer"): row.name,
-                t("inspect.column.type"): row.kind,
-                t("inspect.column.output_shape"): row.output_shape,
-                t("inspect.column.params"): f"{row.params:,}",  # 50,240 as everywhere else
-                t("inspect.column.formula"): tm(row.formula),
-            }
-            for row in summary.rows
-        ]
-    )
-    summary_tab.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        key="inspect_summary_table",
-        column_config={t("inspect.column.params"): st.column_config.TextColumn(alignment="right")},
-    )
+    params = t("inspect.column.params")
+    rows = [
+        {
+            t("inspect.column.layer"): row.name,
+            t("inspect.column.type"): row.kind,
+            t("inspect.column.output_shape"): row.output_shape,
+            params: f"{row.params:,}",  # 50,240 as everywhere else
+            t("inspect.column.formula"): tm(row.formula),
+        }
+        for row in summary.rows
+    ]
+    summary_tab.markdown(markdown_table(rows, right=(params,)))
     summary_tab.caption(t("inspect.none_caption"))
 if graph_tab.open:
     graph_tab.graphviz_chart(model_graph(active.uid, language(), model))

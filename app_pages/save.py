@@ -32,6 +32,15 @@ def prepared_exports(uid: str) -> dict:
     return prepared
 
 
+def load_code(column, fmt: str, code: str) -> None:
+    """The lines that load a file back, in a popover: Streamlit's code block brings 1.5 MB of
+    JavaScript the first time a tab shows one, and a closed popover does not draw its contents."""
+    with column.popover(
+        t("save.load_code"), icon=":material/code:", type="tertiary", key=f"save_code_{fmt}"
+    ):
+        st.code(code, language="python", wrap_lines=True)
+
+
 def export_row(active: ActiveModel, fmt: str, prepared: dict) -> None:
     """One runtime format: a prepare button that becomes a download, and its loading lines."""
     label = t(f"save.{fmt}_label")
@@ -64,9 +73,7 @@ def export_row(active: ActiveModel, fmt: str, prepared: dict) -> None:
             slot.empty()
             text_col.error(tm(result))
         text_col.caption(t(f"save.{fmt}_help"))
-        text_col.code(
-            runtime_instructions(fmt, file_name, language()), language="python", wrap_lines=True
-        )
+        load_code(text_col, fmt, runtime_instructions(fmt, file_name, language()))
 
 
 init_session_state()
@@ -93,9 +100,7 @@ for fmt in FORMATS:
             icon=":material/download:",
         )
         text_col.caption(t(f"save.{fmt}_help"))
-        text_col.code(
-            load_instructions(fmt, file_name, language()), language="python", wrap_lines=True
-        )
+        load_code(text_col, fmt, load_instructions(fmt, file_name, language()))
 
 with st.container(border=True):
     button_col, text_col = st.columns([2, 3], vertical_alignment="center")
@@ -120,7 +125,7 @@ with st.container(border=True):
         best_name = f"{best.parent.name}-best.weights.h5"
         button_col.download_button(
             t("save.best_label"),
-            data=best.read_bytes(),
+            data=best.read_bytes,  # read on click, not on every visit
             file_name=best_name,
             key="save_best",
             on_click=record_event,
@@ -129,9 +134,7 @@ with st.container(border=True):
             icon=":material/download:",
         )
         text_col.caption(t("save.best_help"))
-        text_col.code(
-            load_instructions("weights", best_name, language()), language="python", wrap_lines=True
-        )
+        load_code(text_col, "best", load_instructions("weights", best_name, language()))
     else:
         text_col.caption(t("save.best_missing"))
 

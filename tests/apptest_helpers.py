@@ -6,6 +6,7 @@ import io
 import re
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -32,6 +33,19 @@ def by_key(elements, key: str):
         if element.key == key:
             return element
     raise KeyError(key)
+
+
+def markdown_table(at: AppTest) -> pd.DataFrame | None:
+    """The first Markdown table on the page (ui.widgets.markdown_table), cells unescaped."""
+    for element in at.markdown:
+        lines = element.value.splitlines()
+        if len(lines) > 1 and lines[0].startswith("| ") and set(lines[1]) <= set("|-: "):
+            cells = [
+                [re.sub(r"\\(.)", r"\1", c.strip()) for c in re.split(r"(?<!\\)\|", ln)[1:-1]]
+                for ln in lines
+            ]
+            return pd.DataFrame(cells[2:], columns=cells[0])
+    return None
 
 
 def open_layer_editor(at: AppTest) -> AppTest:

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.i18n import translate
 from core.presets import PRESETS
 from core.runs import new_owner_token
-from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
+from tests.apptest_helpers import APP, TIMEOUT, by_key, markdown_table, open_page, texts
 from tests.test_pages_korean import fake_run
 from tests.test_pages_study import canvas  # noqa: F401  (the fixture: a drawn vertical stroke)
 from ui.state import ActiveModel, Keys
@@ -64,7 +64,7 @@ def test_runs_writes_accuracies_one_way_no_none_and_no_server_path(language, sma
     at.query_params["session"] = owner
     at.run()
     at = open_page("runs", at)
-    table = at.dataframe[0].value
+    table = markdown_table(at)
     rows = {row.iloc[0]: list(row) for _, row in table.iterrows()}
     finished, stopped = rows["20260101-000000-aaaa"], rows["20260101-000001-bbbb"]
     assert finished[4:6] == ["93.00%", "87.00%"] and finished[6] == "4.2"
@@ -78,7 +78,7 @@ def test_inspect_writes_parameter_counts_with_separators(language):
     from core.build import build_model
 
     at = open_page("inspect", session(language, build_model(PRESETS["mlp_sgd"].spec)))
-    table = at.dataframe[0].value
+    table = markdown_table(at)
     assert list(table.iloc[:, 3]) == ["50,240", "650"]
 
 

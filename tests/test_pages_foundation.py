@@ -10,11 +10,12 @@ from tests.apptest_helpers import (
     by_key,
     grid_captions,
     grid_digits,
+    markdown_table,
     open_layer_editor,
     open_page,
     texts,
 )
-from ui.state import Keys
+from ui.state import ActiveModel, Keys
 
 
 def build(at, preset: str):
@@ -57,7 +58,7 @@ def test_build_cnn_preset_then_inspect():
     assert "824,458 parameters" in texts(at)
     at = open_page("inspect", at)
     assert "Total parameters 824,458" in texts(at)
-    table = at.dataframe[0].value
+    table = markdown_table(at)
     assert list(table["Params"]) == ["320", "0", "18,496", "0", "0", "803,072", "2,570"]
     assert "3 × 3 kernel × 32 channels × 64 filters + 64 biases = 18,496" in list(
         table["How the count comes about"]
@@ -66,10 +67,24 @@ def test_build_cnn_preset_then_inspect():
     assert len(at.get("graphviz_chart")) == 0 and len(at.json) == 0
     at.session_state["inspect_tabs"] = "Graph"
     at.run()
-    assert len(at.get("graphviz_chart")) == 1 and not at.dataframe
+    assert len(at.get("graphviz_chart")) == 1 and markdown_table(at) is None
     at.session_state["inspect_tabs"] = "Architecture JSON"
     at.run()
     assert len(at.json) == 1 and '"class_name": "Sequential"' in at.json[0].value
+
+
+def test_inspect_shows_a_layer_name_from_a_file_as_plain_text():
+    import keras
+
+    name = "x_[link](x.y)|$y$ :red[z] *b* <i>"  # an uploaded model's layer may be called anything
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, name=name)])
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.session_state[Keys.ACTIVE_MODEL] = ActiveModel(model, "uploaded.keras", "uploaded")
+    at = open_page("inspect", at)
+    assert list(markdown_table(at)["Layer"]) == [name]
+    source = at.markdown[1].value
+    for markup in (r"\[link\]\(x\.y\)", r"\|\$y\$", r"\:red\[z\]", r"\*b\*", r"\<i\>"):
+        assert markup in source, (markup, source)  # each escaped: no link, LaTeX, colour, tag
 
 
 def test_each_preset_builds_from_the_page():

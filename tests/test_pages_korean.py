@@ -18,6 +18,7 @@ from tests.apptest_helpers import (
     TIMEOUT,
     by_key,
     grid_captions,
+    markdown_table,
     open_layer_editor,
     open_page,
     texts,
@@ -105,7 +106,7 @@ def test_build_page_and_its_messages(language):
 def test_inspect_page(language, small_trained_mlp):
     at = open_page("inspect", session(language, small_trained_mlp))
     assert_reads_in(at, language, "inspect")
-    table = at.dataframe[0].value
+    table = markdown_table(at)
     formula = table.iloc[0, -1]
     expected = (
         "입력 784개 × 유닛 512개 + 편향 512개" if language == "ko" else "784 inputs × 512 units"
@@ -159,7 +160,7 @@ def test_runs_page(language, small_trained_mlp):
     fake_run(root, owner, "20260101-000001-bbbb", small_trained_mlp, "finished", "")
     at = open_page("runs", session(language, owner=owner))
     assert_reads_in(at, language, "runs")
-    table = at.dataframe[0].value
+    table = markdown_table(at)
     assert list(table.iloc[:, 2]) == (
         ["완료", "실패"] if language == "ko" else ["finished", "failed"]
     )

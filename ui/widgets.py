@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import streamlit as st
@@ -99,3 +100,27 @@ BARS_STYLE = """
   border-radius: 2px 2px 0 0; }
 .count-bars b { font-weight: 400; padding-top: 0.2rem; }
 """
+
+
+# What Markdown, and Streamlit's additions to it (LaTeX, colours, emoji), would read as markup.
+MARKUP = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|$~:])")
+
+
+def plain(text: str) -> str:
+    """Text that Markdown shows as it is (a layer name from an uploaded file, say)."""
+    return MARKUP.sub(r"\\\1", text).replace("\n", " ")
+
+
+def markdown_table(rows: Sequence[Mapping[str, str]], right: Collection[str] = ()) -> str:
+    """A Markdown table of these rows, headed by their keys; the columns in `right` right-aligned.
+
+    Drawn by Streamlit's Markdown without a table library: as an st.dataframe, Inspect's summary
+    brought 1.2 MB of JavaScript to each new tab's first visit (bench/page_switch.py).
+    """
+    columns = list(rows[0]) if rows else []
+
+    def line(cells) -> str:
+        return "| " + " | ".join(cells) + " |"
+
+    head = [line(plain(c) for c in columns), line("---:" if c in right else "---" for c in columns)]
+    return "\n".join(head + [line(plain(str(row[c])) for c in columns) for row in rows])

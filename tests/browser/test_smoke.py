@@ -52,6 +52,10 @@ def test_build_cnn_preset_and_inspect_it(page, app_url):
     go_to(page, "Inspect")
     assert_no_exception(page)
     expect(page.get_by_test_id("stMetric").first).to_contain_text("824,458")
+    summary = page.get_by_test_id("stMarkdown").get_by_role("table")  # Markdown, not a data grid
+    expect(summary.get_by_role("row")).to_have_count(8)  # the header and seven layers
+    expect(summary).to_contain_text("3 × 3 kernel × 32 channels × 64 filters + 64 biases = 18,496")
+    screenshot(page, "inspect-cnn-summary", full_page=False)
     page.get_by_role("tab", name="Graph").click()
     expect(page.get_by_test_id("stGraphVizChart").locator("svg")).to_be_visible()
     screenshot(page, "inspect-cnn-graph")
