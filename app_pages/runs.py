@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import pandas as pd
 import streamlit as st
 
 from core.engine import TrainingRequest
@@ -14,7 +15,6 @@ from ui.navigation import end_page
 from ui.resources import engine, run_store
 from ui.session import activate_run, owner_token, watch
 from ui.state import init_session_state
-from ui.widgets import markdown_table
 
 init_session_state()
 st.title(t("runs.title"))
@@ -64,20 +64,30 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.2%}"
 
 
-rows = [
-    {
-        column["run"]: run.run_id,
-        column["network"]: run.name,
-        column["status"]: status_text(run.status),
-        column["epochs"]: str(run.epochs),
-        column["test_accuracy"]: percent(run.test_accuracy),
-        column["best_val_accuracy"]: percent(run.best.get("val_accuracy")),
-        column["wall_time"]: "—" if run.wall_seconds is None else f"{run.wall_seconds:.1f}",
-    }
-    for run in runs
-]
-# A Markdown table: an st.dataframe brought 1.2 MB of JavaScript to a tab's first visit.
-st.markdown(markdown_table(rows, right=[column[name] for name in NUMBERS]))
+table = pd.DataFrame(
+    [
+        {
+            column["run"]: run.run_id,
+            column["network"]: run.name,
+            column["status"]: status_text(run.status),
+            column["epochs"]: str(run.epochs),
+            column["test_accuracy"]: percent(run.test_accuracy),
+            column["best_val_accuracy"]: percent(run.best.get("val_accuracy")),
+            column["wall_time"]: "—" if run.wall_seconds is None else f"{run.wall_seconds:.1f}",
+        }
+        for run in runs
+    ],
+    columns=list(column.values()),
+)
+# A data grid, not a Markdown table: a learner with many runs sorts and scrolls it.
+st.dataframe(
+    table,
+    hide_index=True,
+    key="runs_table",
+    column_config={
+        column[name]: st.column_config.TextColumn(alignment="right") for name in NUMBERS
+    },
+)
 st.caption(t("runs.saved_here"))
 
 st.subheader(t("runs.compare"))

@@ -64,7 +64,7 @@ def test_runs_writes_accuracies_one_way_no_none_and_no_server_path(language, sma
     at.query_params["session"] = owner
     at.run()
     at = open_page("runs", at)
-    table = markdown_table(at)
+    table = at.dataframe[0].value
     rows = {row.iloc[0]: list(row) for _, row in table.iterrows()}
     finished, stopped = rows["20260101-000000-aaaa"], rows["20260101-000001-bbbb"]
     assert finished[4:6] == ["93.00%", "87.00%"] and finished[6] == "4.2"

@@ -160,7 +160,7 @@ def test_runs_page(language, small_trained_mlp):
     fake_run(root, owner, "20260101-000001-bbbb", small_trained_mlp, "finished", "")
     at = open_page("runs", session(language, owner=owner))
     assert_reads_in(at, language, "runs")
-    table = markdown_table(at)
+    table = at.dataframe[0].value
     assert list(table.iloc[:, 2]) == (
         ["완료", "실패"] if language == "ko" else ["finished", "failed"]
     )

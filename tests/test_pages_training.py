@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.i18n import translate
 from core.presets import PRESETS
-from tests.apptest_helpers import APP, TIMEOUT, by_key, markdown_table, open_page, texts
+from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
 from ui.i18n import SWITCH_KEY
 from ui.state import ActiveModel, Keys
 
@@ -97,13 +97,13 @@ def test_runs_page_lists_runs_and_survives_a_refresh():
     assert at.session_state[Keys.JOB].wait(JOB_TIMEOUT)
     token = at.session_state[Keys.OWNER]
     at = open_page("runs", at)
-    assert len(markdown_table(at)) == 1
+    assert len(at.dataframe[0].value) == 1
     # A refresh is a new session with the token in the URL: the run is listed again.
     fresh = AppTest.from_file(APP, default_timeout=TIMEOUT)
     fresh.query_params["session"] = token
     fresh.run()
     fresh = open_page("runs", fresh)
-    table = markdown_table(fresh)
+    table = fresh.dataframe[0].value
     assert len(table) == 1 and table["Status"][0] == "finished"
     by_key(fresh.button, "runs_activate").click().run()
     active = fresh.session_state[Keys.ACTIVE_MODEL]

@@ -103,7 +103,7 @@ def test_a_killed_app_server_loses_nothing(page, tryout):
         "Jun"
     )
     go_to(page, "Runs")
-    expect(page.get_by_test_id("stMarkdown").get_by_role("table")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible()
     expect(page.get_by_text("MLP 784-64-10").first).to_be_visible()
     assert_no_exception(page)
     screenshot(page, "scale-out-after-kill")
@@ -152,5 +152,5 @@ def test_on_ray_a_training_outlives_its_app_server(page, tryout_ray):
     expect(sidebar).to_contain_text("trained")
     assert_no_exception(page)
     go_to(page, "Runs")
-    expect(page.get_by_test_id("stMarkdown").get_by_role("table")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible()
     expect(page.get_by_text("MLP 784-64-10").first).to_be_visible()
