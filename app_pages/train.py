@@ -11,7 +11,7 @@ from core.i18n import MessageError
 from core.presets import preset_of
 from ui.i18n import t, tm
 from ui.lesson_progress import record_run
-from ui.live_view import curves, live_curves, live_progress, stop_button, summary
+from ui.live_view import curves, live_view, stop_button, summary
 from ui.navigation import end_page
 from ui.resources import engine, run_store
 from ui.session import (
@@ -84,10 +84,8 @@ if job is None:
     st.caption(t("train.press_train"))
 elif running:
     queued = job.snapshot().status == "queued"
-    live_progress(job, queued)
     stop_button(job)
-    if not queued:  # the charts come with a full rerun once the job leaves the queue
-        live_curves(job)
+    live_view(job, queued)
 else:
     progress = job.snapshot()
     summary(progress)

@@ -156,3 +156,28 @@ def test_live_curves_before_the_first_epoch_and_in_korean(monkeypatch):
     )
     assert 'alt="손실"' in html and 'alt="배치별 손실"' in html
     assert all(">에포크<" in svg for svg in pictures(html))
+
+
+def test_the_live_curves_are_redrawn_every_few_seconds_and_at_once_for_another_run(monkeypatch):
+    # The live view refreshes once a second; its curves are drawn anew every CURVES_EVERY seconds
+    # and sent unchanged in between (the browser skips an unchanged picture).
+    import streamlit as st
+
+    from ui import live_view
+
+    clock = [100.0]
+    monkeypatch.setattr(live_view.time, "monotonic", lambda: clock[0])
+    st.session_state.pop(live_view.LIVE_CURVES, None)
+    first = live_view.current_curves_html(progress(batch_losses=((1, 2.0), (2, 1.5))))
+    clock[0] += live_view.LIVE_EVERY
+    assert (
+        live_view.current_curves_html(progress(batch_losses=((1, 2.0), (2, 1.5), (3, 0.1))))
+        == first
+    )
+    clock[0] += live_view.CURVES_EVERY - live_view.LIVE_EVERY
+    newer = live_view.current_curves_html(progress(batch_losses=((1, 2.0), (2, 1.5), (3, 0.1))))
+    assert newer != first and newer == live_curves_html(
+        progress(batch_losses=((1, 2.0), (2, 1.5), (3, 0.1)))
+    )
+    other_run = progress(run_dir="runs/y", batch_losses=((1, 0.5),))
+    assert live_view.current_curves_html(other_run) == live_curves_html(other_run)

@@ -2,16 +2,19 @@
 
 Watching must cost training almost nothing: the job may run in a thread of this server, and every
 rerun here, and every repaint in a browser on the same machine, competes with it for the CPU. So the
-progress refreshes once a second as one small HTML element (st.progress animates every change,
-which costs a headless browser several times more), the Stop button stays outside the refreshed
-part (in a fragment of its own: pressing it reruns only the button, not the page with its charts),
-and the curves refresh every few seconds as static SVG pictures (ui.live_charts): a Plotly
-chart whose figure changed is mounted anew in the browser, which made up two thirds of what
-watching cost Chromium (bench/watch_cpu.py). The finished view shows the interactive Plotly charts.
+live view is one fragment, refreshed once a second: the progress as one small HTML element
+(st.progress animates every change, which costs a headless browser several times more) and the
+curves as static SVG pictures (ui.live_charts), redrawn every few seconds and sent unchanged in
+between, which the browser skips. A Plotly chart whose figure changed is mounted anew in the
+browser, which made up two thirds of what watching cost Chromium (bench/watch_cpu.py). One fragment,
+not one for each: two fragments' runs queue behind each other, which held the progress back up to
+2 s. The Stop button stays outside the refreshed part (in a fragment of its own: pressing it reruns
+only the button, not the page with its charts). The finished view shows the interactive Plotly
+charts.
 """
-
 from __future__ import annotations
 
+import time
 from html import escape
 
 import streamlit as st
@@ -23,8 +26,9 @@ from ui.i18n import t, tm
 from ui.live_charts import live_curves_html
 from ui.session import stop_current_job
 
-PROGRESS_EVERY = 1.0  # seconds between progress refreshes
-CURVES_EVERY = 3.0  # seconds between chart refreshes
+LIVE_EVERY = 1.0  # seconds between refreshes of the live view
+CURVES_EVERY = 3.0  # seconds between redraws of its curves
+LIVE_CURVES = "live_curves"  # session key: (run folder, monotonic time drawn, HTML)
 
 
 def _duration(seconds: float | None) -> str:
@@ -98,14 +102,27 @@ def curves(p: Progress, key: str) -> None:
         )
 
 
-@st.fragment(run_every=PROGRESS_EVERY)
-def live_progress(job: TrainingHandle, queued: bool) -> None:
-    """The progress of a job (or its place in the queue); a full rerun once it has ended, or has
-    left the queue when the page was drawn for a queued job (which shows no charts yet)."""
+@st.fragment(run_every=LIVE_EVERY)
+def live_view(job: TrainingHandle, queued: bool) -> None:
+    """The progress of a job (or its place in the queue) and its curves; a full rerun once it has
+    ended, or has left the queue when the page was drawn for a queued job (no curves yet)."""
     p = job.snapshot()
     if not p.active or (queued and p.status != "queued"):
         st.rerun()
     st.html(progress_html(p))
+    if not queued:
+        st.html(current_curves_html(p))
+
+
+def current_curves_html(p: Progress) -> str:
+    """The live curves, redrawn once CURVES_EVERY seconds have passed since their last drawing."""
+    now = time.monotonic()
+    run_dir, drawn_at, html = st.session_state.get(LIVE_CURVES, ("", 0.0, ""))
+    # Half a refresh early: fragment runs come a little later than their interval.
+    if run_dir != p.run_dir or now - drawn_at >= CURVES_EVERY - LIVE_EVERY / 2:
+        html = live_curves_html(p)
+        st.session_state[LIVE_CURVES] = p.run_dir, now, html
+    return html
 
 
 @st.fragment
@@ -124,11 +141,6 @@ def stop_button(job: TrainingHandle) -> None:
         icon=":material/stop_circle:",
         help=t("train.stop_help"),
     )
-
-
-@st.fragment(run_every=CURVES_EVERY)
-def live_curves(job: TrainingHandle) -> None:
-    st.html(live_curves_html(job.snapshot()))
 
 
 def summary(p: Progress) -> None:
