@@ -12,6 +12,7 @@ not one for each: two fragments' runs queue behind each other, which held the pr
 only the button, not the page with its charts). The finished view shows the interactive Plotly
 charts.
 """
+
 from __future__ import annotations
 
 import time
