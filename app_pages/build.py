@@ -6,7 +6,7 @@ from core.build import build_model
 from core.codegen import script_config, to_python
 from core.presets import PRESETS
 from core.spec import NetworkSpec, analyze
-from ui.i18n import language, option_labels, t, tab_labels, tm
+from ui.i18n import language, option_labels, relabel_after_language_switch, t, tab_labels, tm
 from ui.layer_editor import (
     add_layer_ui,
     compile_ui,
@@ -23,12 +23,14 @@ init_session_state()
 ensure_editor_state()
 st.title(t("build.title"))
 
+# The box shows the preset the editor holds when the page opens (a lesson may have chosen it).
+st.session_state.setdefault("build_preset_choice", st.session_state[Keys.BUILD_PRESET])
+relabel_after_language_switch("build_preset_choice")
 preset = st.selectbox(
     t("build.preset"),
     list(PRESETS),
     format_func=option_labels("presets.{}.title"),
     key="build_preset_choice",
-    index=list(PRESETS).index(st.session_state[Keys.BUILD_PRESET]),
     on_change=load_chosen_preset,
     help=t("build.preset_help"),
 )

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.i18n import code_comments
 from core.lessons import LESSONS, LESSONS_BY_KEY, Lesson
-from ui.i18n import language, t, tm
+from ui.i18n import language, relabel_after_language_switch, t, tm
 from ui.lesson_progress import lesson_results
 from ui.state import Keys, init_session_state
 
@@ -50,6 +50,7 @@ labels = {key: lesson_label(key) for key in LESSONS_BY_KEY}  # worked out once p
 # Streamlit forgets a widget's value on pages that do not draw it: the lesson outlives it here.
 if "lessons_choice" not in st.session_state:
     st.session_state["lessons_choice"] = st.session_state.get(Keys.LESSON, LESSONS[0].key)
+relabel_after_language_switch("lessons_choice")
 choice = st.selectbox(
     t("lessons.choose"), list(labels), format_func=labels.__getitem__, key="lessons_choice"
 )

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from core.i18n import translate
-from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.conftest import assert_no_exception, choose, screenshot, wait_for_app
 from tests.browser.test_training_and_drawing import draw_stroke
 
 pytestmark = pytest.mark.browser
@@ -142,3 +142,25 @@ def test_look_inside_from_draw_stays_korean(page, app_url):
     expect(main).to_contain_text(translate("look_inside.your_drawing", "ko"))
     expect(page.get_by_test_id("stSidebarNav")).to_contain_text("모델 만들기")
     assert_korean_page(page)
+
+
+@pytest.mark.parametrize(
+    ("path", "option", "chosen"),
+    [
+        ("build", "presets.cnn.title", "presets.cnn.title"),
+        ("lessons", "", "lessons.first_mlp.title"),
+    ],
+)
+def test_a_chosen_option_follows_a_language_switch(page, app_url, path, option, chosen):
+    # The browser keeps the label a selectbox shows while its value stays valid: without relabelling,
+    # the chosen preset or lesson stayed in English after a switch to Korean.
+    page.goto(f"{app_url}/{path}?lang=en")
+    wait_for_app(page)
+    if option:
+        choose(page, "Start from a preset", translate(option, "en"))
+    box = page.get_by_test_id("stSelectbox").first.locator("input")
+    assert translate(chosen, "en") in box.input_value()
+    page.get_by_test_id("stSidebar").get_by_text("한국어", exact=True).click()
+    expect(page.locator("h1").first).to_have_text(translate(f"{path}.title", "ko"), timeout=90_000)
+    wait_for_app(page)
+    expect(box).to_have_value(re.compile(re.escape(translate(chosen, "ko"))))
