@@ -169,15 +169,12 @@ def test_the_live_curves_are_redrawn_every_few_seconds_and_at_once_for_another_r
     monkeypatch.setattr(live_view.time, "monotonic", lambda: clock[0])
     st.session_state.pop(live_view.LIVE_CURVES, None)
     first = live_view.current_curves_html(progress(batch_losses=((1, 2.0), (2, 1.5))))
+    later = progress(batch_losses=((1, 2.0), (2, 1.5), (3, 0.1)))
     clock[0] += live_view.LIVE_EVERY
-    assert (
-        live_view.current_curves_html(progress(batch_losses=((1, 2.0), (2, 1.5), (3, 0.1))))
-        == first
-    )
+    assert live_view.current_curves_html(later) == first
     clock[0] += live_view.CURVES_EVERY - live_view.LIVE_EVERY
-    newer = live_view.current_curves_html(progress(batch_losses=((1, 2.0), (2, 1.5), (3, 0.1))))
-    assert newer != first and newer == live_curves_html(
-        progress(batch_losses=((1, 2.0), (2, 1.5), (3, 0.1)))
-    )
+    assert live_view.current_curves_html(later) == live_curves_html(later) != first
     other_run = progress(run_dir="runs/y", batch_losses=((1, 0.5),))
     assert live_view.current_curves_html(other_run) == live_curves_html(other_run)
+    continued = progress(run_dir="runs/y", initial_epoch=4, epochs=6, batch_losses=((401, 0.2),))
+    assert live_view.current_curves_html(continued) == live_curves_html(continued)

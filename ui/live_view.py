@@ -29,7 +29,7 @@ from ui.session import stop_current_job
 
 LIVE_EVERY = 1.0  # seconds between refreshes of the live view
 CURVES_EVERY = 3.0  # seconds between redraws of its curves
-LIVE_CURVES = "live_curves"  # session key: (run folder, monotonic time drawn, HTML)
+LIVE_CURVES = "live_curves"  # session key: (job drawn, monotonic time drawn, HTML)
 
 
 def _duration(seconds: float | None) -> str:
@@ -117,12 +117,12 @@ def live_view(job: TrainingHandle, queued: bool) -> None:
 
 def current_curves_html(p: Progress) -> str:
     """The live curves, redrawn once CURVES_EVERY seconds have passed since their last drawing."""
-    now = time.monotonic()
-    run_dir, drawn_at, html = st.session_state.get(LIVE_CURVES, ("", 0.0, ""))
+    now, job = time.monotonic(), (p.run_dir, p.initial_epoch)  # a continuation is another job
+    drawn_for, drawn_at, html = st.session_state.get(LIVE_CURVES, (None, 0.0, ""))
     # Half a refresh early: fragment runs come a little later than their interval.
-    if run_dir != p.run_dir or now - drawn_at >= CURVES_EVERY - LIVE_EVERY / 2:
+    if drawn_for != job or now - drawn_at >= CURVES_EVERY - LIVE_EVERY / 2:
         html = live_curves_html(p)
-        st.session_state[LIVE_CURVES] = p.run_dir, now, html
+        st.session_state[LIVE_CURVES] = job, now, html
     return html
 
 
