@@ -7,7 +7,8 @@ reference, one that hands `fit` the NumPy arrays as the tutorials do). Pairs alt
 preset. Throughput is digits per second in the median epoch of a run, the first (tracing) left out. Also reports the CPU time the server, the plain process and the browser used,
 how long after the click on Train the first batch ended, and how far apart the live view's progress
 updates came in the browser (recorded in the page by a MutationObserver, so that watching costs no
-more than a learner's browser does).
+more than a learner's browser does: the end of a run is read from its files, not by Playwright
+polling the page, which competed with the training).
 
 Run from the repository root: .venv/bin/python -m bench.train_overhead [--pairs 3]
 [--presets mlp_sgd default] [--unwatched] (--unwatched: each pair also trains through the app with
@@ -56,7 +57,7 @@ RECORD_PROGRESS = """
 window.progressLog = [];
 new MutationObserver(() => {
   const bar = document.querySelector(".train-progress");
-  const text = bar ? bar.innerText : null;
+  const text = bar ? bar.textContent : null;  // innerText would lay the page out
   const log = window.progressLog;
   if (text && text.includes('batch') && (!log.length || log[log.length - 1][1] !== text)) {
     log.push([Date.now() / 1000, text]);
@@ -130,6 +131,18 @@ def plain_fit(preset: str, batch_size: int, epochs: int, *flags: str) -> dict:
     return {"throughput": throughput(result["epoch_seconds"], DIGITS), "cpu_s": cpu}
 
 
+def wait_until_ended(runs_dir: Path, before: set[Path]) -> Path:
+    """The run that appeared since `before`, once its training has ended (read from its files)."""
+    while not (new := set(runs_dir.glob("*/*")) - before):
+        time.sleep(0.5)
+    run = next(iter(new))
+    while not (run / "metrics.json").exists() or json.loads((run / "metrics.json").read_text()).get(
+        "status"
+    ) in ("queued", "running"):
+        time.sleep(0.5)
+    return run
+
+
 def train_in_app(page: Page, url: str, case: tuple, runs_dir: Path, server_pid: int) -> dict:
     """Build and train a preset through the UI, watching the live view; return measurements."""
     _, title, _, epochs = case
@@ -140,11 +153,11 @@ def train_in_app(page: Page, url: str, case: tuple, runs_dir: Path, server_pid: 
     browser_cpu, server_cpu = cpu_seconds(chromium_pids()), cpu_seconds([server_pid])
     clicked = time.time()
     start_training(page, "all 60,000", epochs, validation="none")
-    expect(page.get_by_text("Training finished")).to_be_visible(timeout=600_000)
+    run = wait_until_ended(runs_dir, before)
+    expect(page.get_by_text("Training finished")).to_be_visible(timeout=30_000)
     browser_cpu = cpu_seconds(chromium_pids()) - browser_cpu
     server_cpu = cpu_seconds([server_pid]) - server_cpu
     updates = [t for t, _ in page.evaluate("window.progressLog")]
-    run = next(iter(set(runs_dir.glob("*/*")) - before))
     history = json.loads((run / "history.json").read_text())
     metrics = json.loads((run / "metrics.json").read_text())
     gaps = sorted(b - a for a, b in zip(updates, updates[1:], strict=False))
@@ -170,9 +183,7 @@ def train_unwatched(page: Page, url: str, case: tuple, runs_dir: Path) -> dict:
     start_training(page, "all 60,000", epochs, validation="none")
     expect(page.locator(".train-progress")).to_contain_text("batch", timeout=120_000)
     page.goto("about:blank")
-    run = next(iter(set(runs_dir.glob("*/*")) - before))
-    while json.loads((run / "metrics.json").read_text()).get("status") == "running":
-        time.sleep(0.5)
+    run = wait_until_ended(runs_dir, before)
     history = json.loads((run / "history.json").read_text())
     return {"throughput": throughput(history["epochs"]["epoch_seconds"], DIGITS)}
 
