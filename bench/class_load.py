@@ -3,7 +3,8 @@
 Starts the app server on 127.0.0.1 and drives SESSIONS learners the way the browser does: each
 opens a websocket to /_stcore/stream, sends BackMsg rerun requests (page_script_hash for a page
 switch, widget states for a typed name or a clicked button, fragment_id for the live view's
-automatic refreshes) and reads the ForwardMsg deltas it gets back. Every learner opens pages,
+automatic refreshes) and reads the ForwardMsg deltas it gets back; between those refreshes it
+fetches the live progress's feed once a second over HTTP, as the page's script does. Every learner opens pages,
 builds the default preset under its own name (learner00, learner01, ...) and switches pages;
 TRAINERS of them train it on 10,000 digits and watch it live, while the others keep switching
 pages until the last training has ended.
@@ -30,8 +31,10 @@ import re
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.error import URLError
 from urllib.parse import parse_qs
 
 import websockets
@@ -42,6 +45,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from bench.cpu import cpu_seconds, thread_seconds
 from core.priority import TRAINING_NICENESS
 from tests.browser.conftest import free_port, start_app, wait_healthy
+from ui.live_feed import FEED_EVERY, FEED_URL
 
 # Pages a learner switches between. Mistakes and Evaluate are left out on purpose: they predict
 # the 10,000 test digits with the learner's model on first visit, a computation, not a page view.
@@ -50,6 +54,7 @@ RUN_TIMEOUT = 300.0  # seconds one script run may take before the learner gives 
 TRAIN_TIMEOUT = 1200.0  # seconds a training may take, queue included
 TOTAL_TIMEOUT = 2400.0  # the whole benchmark stops after this, whatever happens
 NAME = re.compile(r"learner\d\d")
+FEED = re.compile(rf'fetch\("({FEED_URL}/[\w-]+\.html)"')
 
 
 class CheckFailed(Exception):
@@ -86,6 +91,8 @@ class Learner:
     query: str = ""
     fragments: dict[str, float] = field(default_factory=dict)
     page_views: list[tuple[float, float]] = field(default_factory=list)  # (started, seconds)
+    cookie: str = ""  # the balancer's affinity cookie, where there is one (bench/scale_out.py)
+    feed: str | None = None  # the live progress's feed that the page on screen fetches
     built_at: float = 0.0  # when its Build click made the model active
     seen_texts: list[str] = field(default_factory=list)
     shown_accuracy: str = ""
@@ -138,6 +145,8 @@ class Learner:
         if result.whole_page:
             self.fragments = result.auto_reruns
         self.seen_texts.extend(result.texts)
+        if result.whole_page or any("train-progress" in text for text in result.texts):
+            self.feed = next((f[1] for t in result.texts if (f := FEED.search(t))), None)
         others = {n for text in result.texts for n in NAME.findall(text)} - {self.name}
         if others:
             raise CheckFailed(f"{self.name} was shown {sorted(others)} on {self.page}")
@@ -175,6 +184,26 @@ class Learner:
                 result.widgets[key] = widget_id
                 result.widget_fragments[key] = message.delta.fragment_id
 
+    async def fetch_feed(self) -> str | None:
+        """The live progress from its feed, as the page's script fetches it; None once gone."""
+
+        def get() -> str | None:
+            request = urllib.request.Request(f"{self.url}/{self.feed}")
+            if self.cookie:
+                request.add_header("Cookie", self.cookie)
+            try:
+                with urllib.request.urlopen(request, timeout=RUN_TIMEOUT) as response:
+                    return response.read().decode()
+            except URLError:  # 404: the training has ended
+                return None
+
+        return await asyncio.to_thread(get) if self.feed else None
+
+    def refreshes(self) -> dict[str | None, float]:
+        """What the page on screen refreshes, at which interval: its fragments by id, and its
+        progress feed (None) where it shows one."""
+        return {**self.fragments, **({None: FEED_EVERY} if self.feed else {})}
+
     def set_value(self, key: str, **value) -> None:
         self.values[key] = WidgetState(id=self.widget_ids[key], **value)
 
@@ -208,11 +237,16 @@ async def train(learner: Learner, ws) -> None:
             raise CheckFailed(f"{learner.name}: {result.texts}")
         if time.perf_counter() > deadline or not learner.fragments:
             raise CheckFailed(f"{learner.name}: the training did not finish ({result.texts[-3:]})")
-        # The browser reruns each live fragment at its interval; so does this learner.
-        fragment = min(learner.fragments, key=lambda f: next_at.get(f, 0.0))
-        await asyncio.sleep(max(0.0, next_at.get(fragment, 0.0) - time.perf_counter()))
-        next_at[fragment] = time.perf_counter() + learner.fragments[fragment]
-        result = await learner.run(ws, fragment=fragment)
+        # The browser reruns each live fragment and fetches the feed at its interval; so does
+        # this learner.
+        refreshes = learner.refreshes()
+        due = min(refreshes, key=lambda f: next_at.get(f, 0.0))
+        await asyncio.sleep(max(0.0, next_at.get(due, 0.0) - time.perf_counter()))
+        next_at[due] = time.perf_counter() + refreshes[due]
+        if due is None:
+            await learner.fetch_feed()
+        else:
+            result = await learner.run(ws, fragment=due)
     learner.shown_accuracy = next(t for t in result.texts if t.startswith("Test accuracy"))
     sidebar = " ".join(result.texts)
     if f"**{learner.name}**" not in sidebar:

@@ -90,7 +90,8 @@ async def reopen(learner: Learner, url: str, page: str) -> tuple[object, RunResu
     deadline = time.perf_counter() + RECONNECT_TIMEOUT
     while True:
         try:
-            ws, _ = await connect(url)
+            ws, server = await connect(url)
+            learner.cookie = f"DIGITLAB_SERVER=app{server}"
             break
         except (OSError, websockets.WebSocketException):
             if time.perf_counter() > deadline:
@@ -108,10 +109,14 @@ async def watch_to_the_end(learner: Learner, ws, result: RunResult) -> RunResult
             raise CheckFailed(f"{learner.name}: {[t for t in result.texts if 'ail' in t]}")
         if time.perf_counter() > deadline or not learner.fragments:
             raise CheckFailed(f"{learner.name}: the training did not end ({result.texts[-3:]})")
-        fragment = min(learner.fragments, key=lambda f: next_at.get(f, 0.0))
-        await asyncio.sleep(max(0.0, next_at.get(fragment, 0.0) - time.perf_counter()))
-        next_at[fragment] = time.perf_counter() + learner.fragments[fragment]
-        result = await learner.run(ws, fragment=fragment)
+        refreshes = learner.refreshes()  # the live view's fragment and its progress feed
+        due = min(refreshes, key=lambda f: next_at.get(f, 0.0))
+        await asyncio.sleep(max(0.0, next_at.get(due, 0.0) - time.perf_counter()))
+        next_at[due] = time.perf_counter() + refreshes[due]
+        if due is None:
+            await learner.fetch_feed()
+        else:
+            result = await learner.run(ws, fragment=due)
     return result
 
 
@@ -166,7 +171,8 @@ async def ray_round(url: str, number: int, learners: int, victim_of: dict[str, i
     for i in range(learners):
         ws, server = await connect(url)
         sockets.append(ws)
-        outcomes.append(Outcome(Learner(number * 10 + i, url, trains=True), server))
+        learner = Learner(number * 10 + i, url, trains=True, cookie=f"DIGITLAB_SERVER=app{server}")
+        outcomes.append(Outcome(learner, server))
     if not any(o.server == victim for o in outcomes) or all(o.server == victim for o in outcomes):
         raise CheckFailed(f"round {number}: the balancer did not spread the learners")
     killed: dict[str, float] = {}  # "at": when the victim was killed

@@ -165,18 +165,23 @@ async def watch(learner: Learner, ws, result: RunResult, pressed: float, figures
             raise CheckFailed(f"{learner.name}: {result.texts}")
         if time.perf_counter() > deadline or not learner.fragments:
             raise CheckFailed(f"{learner.name}: the training did not end ({result.texts[-3:]})")
-        fragment = min(learner.fragments, key=lambda f: next_at.get(f, 0.0))
-        await asyncio.sleep(max(0.0, next_at.get(fragment, 0.0) - time.perf_counter()))
-        interval = learner.fragments[fragment]
-        if interval == min(learner.fragments.values()):  # the progress, not the charts
+        refreshes = learner.refreshes()  # the live view's fragment and its progress feed
+        due = min(refreshes, key=lambda f: next_at.get(f, 0.0))
+        await asyncio.sleep(max(0.0, next_at.get(due, 0.0) - time.perf_counter()))
+        interval = refreshes[due]
+        if interval == min(refreshes.values()):  # the progress, not the charts
             if first_batch_at is None:
                 interval = min(interval, WAITING_POLL)
             elif stopped_at is not None:
                 interval = min(interval, STOPPING_POLL)
         sent = time.perf_counter()
-        next_at[fragment] = sent + interval
-        result = await learner.run(ws, fragment=fragment)
-        text = progress_text(result)
+        next_at[due] = sent + interval
+        if due is None:
+            html = await learner.fetch_feed()
+            text = TAGS.sub(" ", html) if html else None
+        else:
+            result = await learner.run(ws, fragment=due)
+            text = progress_text(result)
         if text is None:
             continue
         display = Display(sent, time.perf_counter(), text)
@@ -258,6 +263,7 @@ async def session(learner: Learner, figures: Figures, servers: dict[int, str],
                   trainings_done: asyncio.Event, seed: int) -> None:  # fmt: skip
     rng = random.Random(seed)
     ws, servers[learner.index] = await connect(learner.url)
+    learner.cookie = f"DIGITLAB_SERVER=app{servers[learner.index]}"  # the feed's fetches too
     async with ws:
         await learner.view(ws, "Data")
         await build(learner, ws)

@@ -1,10 +1,12 @@
-"""The live view's cheap parts: the progress block, the thinned batch-loss curve, the cached
-epoch curves, the live curves as SVG."""
+"""The live view's cheap parts: the progress block and its feed, the thinned batch-loss curve, the
+cached epoch curves, the live curves as SVG."""
 
 import base64
 import gc
 import re
+import time
 import weakref
+from functools import partial
 from types import MappingProxyType
 
 import pytest
@@ -16,6 +18,7 @@ from core.training.config import ConfigError
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_page, texts
 from ui.charts import LIVE_FIGURES, MAX_DRAWN_POINTS, batch_loss_curve, epoch_curves, thin_points
 from ui.live_charts import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, live_curves_html, nice_ticks
+from ui.live_feed import LiveFeeds
 from ui.live_view import progress_html
 from ui.state import ActiveModel, Keys
 
@@ -31,14 +34,115 @@ def progress(**changes) -> Progress:
 
 
 def test_progress_block_shows_where_training_is():
-    html = progress_html(progress())
+    html = progress_html(progress(), "en")
     assert "Epoch 2/4 · batch 50/100 · 3,000 digits/s · 4 s left" in html
     assert 'aria-valuenow="38"' in html and "width: 37.5%" in html  # 150 of 400 batches
     assert "4,800 digits seen" in html
-    stopping = progress_html(progress(status="stopping"))
+    stopping = progress_html(progress(status="stopping"), "en")
     assert "Stopping after this batch" in stopping and "digits/s" not in stopping
-    queued = progress_html(progress(status="queued", queue_position=2, phase="waiting"))
+    queued = progress_html(progress(status="queued", queue_position=2, phase="waiting"), "en")
     assert "number 2 in the queue" in queued
+    # In the language asked for: the feed's thread has no session to read it from.
+    assert "에포크 2/4 · 배치 50/100" in progress_html(progress(), "ko")
+    # A later drawing says so: the page keeps whichever of the feed's and the fragment's is newer.
+    drawn_at = [float(re.search(r'data-at="([0-9.]+)"', progress_html(progress(), "en"))[1])]
+    time.sleep(0.01)
+    drawn_at.append(float(re.search(r'data-at="([0-9.]+)"', progress_html(progress(), "en"))[1]))
+    assert drawn_at[0] < drawn_at[1]
+
+
+class FakeJob:
+    """A training handle whose progress the test sets."""
+
+    def __init__(self) -> None:
+        self.progress = progress()
+
+    def snapshot(self) -> Progress:
+        return self.progress
+
+
+def wait_for(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_feed_is_rewritten_while_its_training_runs_and_removed_when_it_ends(tmp_path):
+    feeds, job = LiveFeeds(tmp_path / "live", every=0.05), FakeJob()
+    file = tmp_path / "live" / "token1.html"
+    assert feeds.watch("token1", job, partial(progress_html, lang="ko"))
+    assert "배치 50/100" in file.read_text()  # written at once, in the learner's language
+    job.progress = progress(batch=60)
+    assert wait_for(lambda: "배치 60/100" in file.read_text())
+    assert not list(file.parent.glob(".*"))  # written under another name, then renamed
+    job.progress = progress(status="finished")
+    assert wait_for(lambda: not file.exists())
+
+
+def test_a_handle_that_cannot_answer_ends_only_its_own_feed(tmp_path):
+    feeds, good, bad = LiveFeeds(tmp_path, every=0.05), FakeJob(), FakeJob()
+    render = partial(progress_html, lang="en")
+    assert feeds.watch("good", good, render) and feeds.watch("bad", bad, render)
+
+    def unreachable() -> Progress:
+        raise ConnectionError("the Ray head is away")
+
+    bad.snapshot = unreachable
+    assert wait_for(lambda: not (tmp_path / "bad.html").exists())
+    good.progress = progress(batch=70)
+    assert wait_for(lambda: "batch 70/100" in (tmp_path / "good.html").read_text())
+
+
+def test_a_feed_nobody_asks_for_ends(tmp_path, monkeypatch):
+    monkeypatch.setattr("ui.live_feed.FEED_LIFETIME", 0.2)
+    feeds = LiveFeeds(tmp_path, every=0.05)
+    assert feeds.watch("left", FakeJob(), partial(progress_html, lang="en"))
+    assert (tmp_path / "left.html").exists()
+    assert wait_for(lambda: not (tmp_path / "left.html").exists())
+
+
+def test_a_feed_that_cannot_be_written_says_so(tmp_path):
+    (tmp_path / "taken").write_text("a file where the folder should be")
+    feeds = LiveFeeds(tmp_path / "taken" / "live")
+    assert not feeds.watch("token", FakeJob(), partial(progress_html, lang="en"))
+
+
+def test_abandoned_feeds_are_removed_and_live_ones_kept(tmp_path):
+    import os
+
+    old, live = tmp_path / "old.html", tmp_path / "other-server.html"
+    old.write_text("x")
+    live.write_text("y")
+    os.utime(old, (time.time() - 120, time.time() - 120))
+    LiveFeeds(tmp_path, every=0.05).watch("mine", FakeJob(), partial(progress_html, lang="en"))
+    assert not old.exists() and live.exists() and (tmp_path / "mine.html").exists()
+
+
+def test_the_page_keeps_one_feed_per_training_it_shows(monkeypatch, tmp_path):
+    import streamlit as st
+
+    from ui import live_view
+
+    feeds = LiveFeeds(tmp_path)
+    monkeypatch.setattr(live_view, "live_feeds", lambda: feeds)
+    st.session_state.pop(live_view.LIVE_FEED, None)
+    job = FakeJob()
+    first = live_view.fed_progress_html(job, job.progress, "en")
+    token = re.search(r'id="feed-([\w-]+)"', first)[1]
+    assert f'fetch("app/static/live/{token}.html"' in first
+    assert (tmp_path / f"{token}.html").exists()
+    again = live_view.fed_progress_html(job, job.progress, "en")
+    assert f'id="feed-{token}"' in again  # the same feed for the same training
+    job.progress = progress(run_dir="runs/y")
+    other = live_view.fed_progress_html(job, job.progress, "en")
+    assert f'id="feed-{token}"' not in other and "<script>" in other
+    # Where the feed cannot be written, the progress as drawn now, without a script.
+    monkeypatch.setattr(feeds, "watch", lambda *args: False)
+    plain = live_view.fed_progress_html(job, job.progress, "en")
+    assert "<script>" not in plain and "Epoch 2/4" in plain
 
 
 def test_thinning_keeps_the_curve_and_the_mean():
@@ -156,25 +260,3 @@ def test_live_curves_before_the_first_epoch_and_in_korean(monkeypatch):
     )
     assert 'alt="손실"' in html and 'alt="배치별 손실"' in html
     assert all(">에포크<" in svg for svg in pictures(html))
-
-
-def test_the_live_curves_are_redrawn_every_few_seconds_and_at_once_for_another_run(monkeypatch):
-    # The live view refreshes once a second; its curves are drawn anew every CURVES_EVERY seconds
-    # and sent unchanged in between (the browser skips an unchanged picture).
-    import streamlit as st
-
-    from ui import live_view
-
-    clock = [100.0]
-    monkeypatch.setattr(live_view.time, "monotonic", lambda: clock[0])
-    st.session_state.pop(live_view.LIVE_CURVES, None)
-    first = live_view.current_curves_html(progress(batch_losses=((1, 2.0), (2, 1.5))))
-    later = progress(batch_losses=((1, 2.0), (2, 1.5), (3, 0.1)))
-    clock[0] += live_view.LIVE_EVERY
-    assert live_view.current_curves_html(later) == first
-    clock[0] += live_view.CURVES_EVERY - live_view.LIVE_EVERY
-    assert live_view.current_curves_html(later) == live_curves_html(later) != first
-    other_run = progress(run_dir="runs/y", batch_losses=((1, 0.5),))
-    assert live_view.current_curves_html(other_run) == live_curves_html(other_run)
-    continued = progress(run_dir="runs/y", initial_epoch=4, epochs=6, batch_losses=((401, 0.2),))
-    assert live_view.current_curves_html(continued) == live_curves_html(continued)

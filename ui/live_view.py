@@ -2,65 +2,69 @@
 
 Watching must cost training almost nothing: the job may run in a thread of this server, and every
 rerun here, and every repaint in a browser on the same machine, competes with it for the CPU. So the
-live view is one fragment, refreshed once a second: the progress as one small HTML element
-(st.progress animates every change, which costs a headless browser several times more) and the
-curves as static SVG pictures (ui.live_charts), redrawn every few seconds and sent unchanged in
-between, which the browser skips. A Plotly chart whose figure changed is mounted anew in the
-browser, which made up two thirds of what watching cost Chromium (bench/watch_cpu.py). One fragment,
-not one for each: two fragments' runs queue behind each other, which held the progress back up to
-2 s. The Stop button stays outside the refreshed part (in a fragment of its own: pressing it reruns
-only the button, not the page with its charts). The finished view shows the interactive Plotly
-charts.
+progress is one small HTML element (st.progress animates every change, which costs a headless
+browser several times more) that the page fetches once a second from its feed (ui.live_feed), with
+no Streamlit run; and one fragment, every few seconds, redraws the curves as static SVG pictures
+(ui.live_charts) and notices the training's end. A Plotly chart whose figure changed is mounted anew
+in the browser, which made up two thirds of what watching cost Chromium (bench/watch_cpu.py). The
+Stop button stays outside the refreshed part (in a fragment of its own: pressing it reruns only the
+button, not the page with its charts). The finished view shows the interactive Plotly charts.
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from html import escape
 
 import streamlit as st
 
 from core.engine import TrainingHandle
+from core.i18n import translate
 from core.training import Progress
 from ui.charts import batch_loss_curve, epoch_curves
-from ui.i18n import t, tm
+from ui.i18n import language, t, tm
 from ui.live_charts import live_curves_html
+from ui.live_feed import fed_html, live_feeds, new_token
 from ui.session import stop_current_job
 
-LIVE_EVERY = 1.0  # seconds between refreshes of the live view
-CURVES_EVERY = 3.0  # seconds between redraws of its curves
-LIVE_CURVES = "live_curves"  # session key: (job drawn, monotonic time drawn, HTML)
+LIVE_EVERY = 3.0  # seconds between runs of the live view's fragment (the progress: ui.live_feed)
+LIVE_FEED = "live_feed"  # session key: (job, token of its feed)
 
 
-def _duration(seconds: float | None) -> str:
+def _duration(seconds: float | None, lang: str) -> str:
     if seconds is None:
         return "…"
     minutes, seconds = divmod(int(round(seconds)), 60)
     if minutes:
-        return t("train.minutes_seconds", minutes=minutes, seconds=seconds)
-    return t("train.seconds", seconds=seconds)
+        return translate("train.minutes_seconds", lang, minutes=minutes, seconds=seconds)
+    return translate("train.seconds", lang, seconds=seconds)
 
 
-def progress_text(p: Progress) -> str:
+def progress_text(p: Progress, lang: str) -> str:
     """'Epoch 2/5 · batch 120/422 · 4,310 digits/s · 9 s left · lr 0.00100'."""
+
+    def say(key: str, **params: object) -> str:
+        return translate(key, lang, **params)
+
     if p.status == "queued":
-        return t("train.queued", position=p.queue_position)
+        return say("train.queued", position=p.queue_position)
     if p.phase != "training":
         phases = {
-            "preparing": t("train.phase_preparing"),
-            "evaluating": t("train.phase_evaluating"),
-            "saving": t("train.phase_saving"),
+            "preparing": say("train.phase_preparing"),
+            "evaluating": say("train.phase_evaluating"),
+            "saving": say("train.phase_saving"),
         }
         return phases.get(p.phase, p.phase)
     parts = [
-        t("train.progress_epoch", epoch=max(p.epoch, 1), epochs=p.epochs),
-        t("train.progress_batch", batch=p.batch, batches=p.batches_per_epoch),
+        say("train.progress_epoch", epoch=max(p.epoch, 1), epochs=p.epochs),
+        say("train.progress_batch", batch=p.batch, batches=p.batches_per_epoch),
     ]
     if p.samples_per_second:
-        parts.append(t("train.progress_rate", rate=p.samples_per_second))
-    parts.append(t("train.progress_left", duration=_duration(p.seconds_left)))
+        parts.append(say("train.progress_rate", rate=p.samples_per_second))
+    parts.append(say("train.progress_left", duration=_duration(p.seconds_left, lang)))
     if p.learning_rate is not None:
-        parts.append(t("train.progress_lr", lr=p.learning_rate))
+        parts.append(say("train.progress_lr", lr=p.learning_rate))
     return " · ".join(parts)
 
 
@@ -70,15 +74,20 @@ def progress_fraction(p: Progress) -> float:
     return min(1.0, max(0.0, done / max(1, epochs_in_job * p.batches_per_epoch)))
 
 
-def progress_html(p: Progress) -> str:
-    """The progress bar and its two lines of text as one static HTML block (no animation)."""
+def progress_html(p: Progress, lang: str) -> str:
+    """The progress bar and its two lines of text as one static HTML block (no animation), in a
+    language; data-at tells a newer drawing from an older one (ui.live_feed)."""
     percent = 100 * progress_fraction(p)
-    status = t("train.stopping") if p.status == "stopping" else progress_text(p)
-    seen = t("train.seen", samples=p.samples_seen, duration=_duration(p.seconds_elapsed))
+    stopping = p.status == "stopping"
+    status = translate("train.stopping", lang) if stopping else progress_text(p, lang)
+    seen = translate(
+        "train.seen", lang, samples=p.samples_seen, duration=_duration(p.seconds_elapsed, lang)
+    )
+    label = translate("train.progress_label", lang)
     return (
-        '<div class="train-progress" style="contain: content">'
+        f'<div class="train-progress" data-at="{time.time():.3f}" style="contain: content">'
         f'<p style="margin: 0 0 0.4rem">{escape(status)}</p>'
-        f'<div role="progressbar" aria-label="{escape(t("train.progress_label"))}" aria-valuemin="0" '
+        f'<div role="progressbar" aria-label="{escape(label)}" aria-valuemin="0" '
         f'aria-valuemax="100" aria-valuenow="{percent:.0f}" '
         'style="height: 0.5rem; border-radius: 0.25rem; background: #e6ebf3">'
         f'<div style="height: 100%; width: {percent:.1f}%; border-radius: 0.25rem; '
@@ -110,19 +119,22 @@ def live_view(job: TrainingHandle, queued: bool) -> None:
     p = job.snapshot()
     if not p.active or (queued and p.status != "queued"):
         st.rerun()
-    st.html(progress_html(p))
+    st.html(fed_progress_html(job, p, language()), unsafe_allow_javascript=True)
     if not queued:
-        st.html(current_curves_html(p))
+        st.html(live_curves_html(p))
 
 
-def current_curves_html(p: Progress) -> str:
-    """The live curves, redrawn once CURVES_EVERY seconds have passed since their last drawing."""
-    now, job = time.monotonic(), (p.run_dir, p.initial_epoch)  # a continuation is another job
-    drawn_for, drawn_at, html = st.session_state.get(LIVE_CURVES, (None, 0.0, ""))
-    # Half a refresh early: fragment runs come a little later than their interval.
-    if drawn_for != job or now - drawn_at >= CURVES_EVERY - LIVE_EVERY / 2:
-        html = live_curves_html(p)
-        st.session_state[LIVE_CURVES] = job, now, html
+def fed_progress_html(job: TrainingHandle, p: Progress, lang: str) -> str:
+    """The progress as drawn now, kept current by this session's feed of the job; drawn now only
+    where the feed cannot be written."""
+    key = (p.run_dir, p.initial_epoch, lang)  # a continuation is another job
+    drawn_for, token = st.session_state.get(LIVE_FEED, (None, ""))
+    if drawn_for != key:
+        token = new_token()
+        st.session_state[LIVE_FEED] = key, token
+    html = progress_html(p, lang)
+    if live_feeds().watch(token, job, partial(progress_html, lang=lang)):
+        return fed_html(token, html)
     return html
 
 
@@ -179,8 +191,8 @@ def summary(p: Progress) -> None:
         final.metric(t("train.final_accuracy"), f"{s.final['accuracy']:.2%}")
     wall.metric(
         t("train.wall_time"),
-        _duration(s.wall_seconds),
-        t("train.training_time", duration=_duration(s.train_seconds)),
+        _duration(s.wall_seconds, language()),
+        t("train.training_time", duration=_duration(s.train_seconds, language())),
         delta_color="off",
         delta_arrow="off",
     )

@@ -54,8 +54,20 @@ def pressed(reruns: list[BackMsg], key: str) -> list[BackMsg]:
     ]
 
 
+def record_feed_fetches(page: Page) -> list[int]:
+    """The HTTP status of each fetch of a live-progress feed (ui/live_feed.py), from now on."""
+    statuses: list[int] = []
+    page.on(
+        "response", lambda response: "/app/static/live/" in response.url and statuses.append(
+            response.status
+        )
+    )  # fmt: skip
+    return statuses
+
+
 def test_train_switch_pages_stop_and_refresh(page, app_url):
     reruns = record_reruns(page)
+    feed_fetches = record_feed_fetches(page)
     build_preset(page, app_url, "Tutorial MLP 784-64-10 (SGD)")
     learning_rate = page.get_by_label("Learning rate", exact=True)
     learning_rate.fill("0.0500")
@@ -68,9 +80,11 @@ def test_train_switch_pages_stop_and_refresh(page, app_url):
     go_to(page, "Train")
     start_training(page, "10,000", epochs=30)
     expect(page.locator(".train-progress")).to_contain_text("batch", timeout=60_000)
-    first = progress_batches(page)
+    first, fetched = progress_batches(page), len(feed_fetches)
     page.wait_for_timeout(2500)
     assert progress_batches(page) > first, "the progress bar did not advance"
+    # Between the live view's fragment runs (3 s apart) the page fetches the progress itself.
+    assert feed_fetches[fetched:].count(200) >= 2, feed_fetches
     # Live, the curves are light SVG pictures; the batch-loss one comes with the first refresh.
     picture = page.locator(".train-curves img").first
     expect(picture).to_be_visible(timeout=60_000)
@@ -83,6 +97,10 @@ def test_train_switch_pages_stop_and_refresh(page, app_url):
     expect(page.locator(".train-progress")).to_contain_text("batch", timeout=30_000)
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Training stopped")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(1500)  # a fetch under way may still end
+    fetched = len(feed_fetches)
+    page.wait_for_timeout(2500)
+    assert len(feed_fetches) == fetched, "the page still fetches the progress of an ended training"
     # Stop reran only its own fragment, not the whole page with its charts and settings.
     (stop,) = pressed(reruns, "train_stop")
     assert stop.rerun_script.fragment_id
