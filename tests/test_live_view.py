@@ -78,6 +78,11 @@ def test_a_feed_is_rewritten_while_its_training_runs_and_removed_when_it_ends(tm
     job.progress = progress(batch=60)
     assert wait_for(lambda: "배치 60/100" in file.read_text())
     assert not list(file.parent.glob(".*"))  # written under another name, then renamed
+    # The page's fragment renews the feed while the thread writes it: neither write fails.
+    feeds.every = 0.0001
+    for _ in range(500):
+        assert feeds.watch("token1", job, partial(progress_html, lang="ko"))
+    feeds.every = 0.05
     job.progress = progress(status="finished")
     assert wait_for(lambda: not file.exists())
 

@@ -87,7 +87,8 @@ class LiveFeeds:
     def _write(self, token: str, html: str) -> bool:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            partial = self.folder / f".{token}.tmp"
+            # Each thread its own temporary name: the page's fragment writes a feed too.
+            partial = self.folder / f".{token}.{threading.get_ident()}.tmp"
             partial.write_text(html, encoding="utf-8")
             partial.replace(self.folder / f"{token}.html")  # a fetch never reads half a file
         except OSError:
