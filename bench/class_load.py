@@ -204,6 +204,18 @@ class Learner:
         progress feed (None) where it shows one."""
         return {**self.fragments, **({None: FEED_EVERY} if self.feed else {})}
 
+    async def refresh(self, ws, next_at: dict[str | None, float], result: RunResult) -> RunResult:
+        """The page's next live refresh, once due (the browser reruns each live fragment and
+        fetches the feed at its interval): a fragment run's result, or after a fetch the last."""
+        refreshes = self.refreshes()
+        due = min(refreshes, key=lambda f: next_at.get(f, 0.0))
+        await asyncio.sleep(max(0.0, next_at.get(due, 0.0) - time.perf_counter()))
+        next_at[due] = time.perf_counter() + refreshes[due]
+        if due is None:
+            await self.fetch_feed()
+            return result
+        return await self.run(ws, fragment=due)
+
     def set_value(self, key: str, **value) -> None:
         self.values[key] = WidgetState(id=self.widget_ids[key], **value)
 
@@ -237,16 +249,7 @@ async def train(learner: Learner, ws) -> None:
             raise CheckFailed(f"{learner.name}: {result.texts}")
         if time.perf_counter() > deadline or not learner.fragments:
             raise CheckFailed(f"{learner.name}: the training did not finish ({result.texts[-3:]})")
-        # The browser reruns each live fragment and fetches the feed at its interval; so does
-        # this learner.
-        refreshes = learner.refreshes()
-        due = min(refreshes, key=lambda f: next_at.get(f, 0.0))
-        await asyncio.sleep(max(0.0, next_at.get(due, 0.0) - time.perf_counter()))
-        next_at[due] = time.perf_counter() + refreshes[due]
-        if due is None:
-            await learner.fetch_feed()
-        else:
-            result = await learner.run(ws, fragment=due)
+        result = await learner.refresh(ws, next_at, result)
     learner.shown_accuracy = next(t for t in result.texts if t.startswith("Test accuracy"))
     sidebar = " ".join(result.texts)
     if f"**{learner.name}**" not in sidebar:

@@ -109,14 +109,7 @@ async def watch_to_the_end(learner: Learner, ws, result: RunResult) -> RunResult
             raise CheckFailed(f"{learner.name}: {[t for t in result.texts if 'ail' in t]}")
         if time.perf_counter() > deadline or not learner.fragments:
             raise CheckFailed(f"{learner.name}: the training did not end ({result.texts[-3:]})")
-        refreshes = learner.refreshes()  # the live view's fragment and its progress feed
-        due = min(refreshes, key=lambda f: next_at.get(f, 0.0))
-        await asyncio.sleep(max(0.0, next_at.get(due, 0.0) - time.perf_counter()))
-        next_at[due] = time.perf_counter() + refreshes[due]
-        if due is None:
-            await learner.fetch_feed()
-        else:
-            result = await learner.run(ws, fragment=due)
+        result = await learner.refresh(ws, next_at, result)
     return result
 
 
