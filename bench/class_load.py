@@ -209,7 +209,11 @@ class Learner:
         fetches the feed at its interval): a fragment run's result, or after a fetch the last."""
         refreshes = self.refreshes()
         due = min(refreshes, key=lambda f: next_at.get(f, 0.0))
-        await asyncio.sleep(max(0.0, next_at.get(due, 0.0) - time.perf_counter()))
+        try:  # a browser notices at once that its server closed the websocket
+            await asyncio.wait_for(ws.wait_closed(), next_at.get(due, 0.0) - time.perf_counter())
+            raise ws.close_exc
+        except TimeoutError:
+            pass
         next_at[due] = time.perf_counter() + refreshes[due]
         if due is None:
             await self.fetch_feed()
