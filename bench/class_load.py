@@ -4,10 +4,10 @@ Starts the app server on 127.0.0.1 and drives SESSIONS learners the way the brow
 opens a websocket to /_stcore/stream, sends BackMsg rerun requests (page_script_hash for a page
 switch, widget states for a typed name or a clicked button, fragment_id for the live view's
 automatic refreshes) and reads the ForwardMsg deltas it gets back; between those refreshes it
-fetches the live progress's feed once a second over HTTP, as the page's script does. Every learner opens pages,
-builds the default preset under its own name (learner00, learner01, ...) and switches pages;
-TRAINERS of them train it on 10,000 digits and watch it live, while the others keep switching
-pages until the last training has ended.
+fetches the live progress's feed once a second over HTTP, as the page's script does. Every learner
+opens pages, builds the default preset under its own name (learner00, learner01, ...) and switches
+pages; TRAINERS of them train it on 10,000 digits and watch it live, while the others keep
+switching pages until the last training has ended.
 
 Checks (exit code 1 if one fails): every training ends "Training finished" with its own model (the
 session's sidebar names it, and the session's own run folder holds that name's finished run with

@@ -135,12 +135,13 @@ def wait_until_ended(runs_dir: Path, before: set[Path]) -> Path:
     """The run that appeared since `before`, once its training has ended (read from its files)."""
     while not (new := set(runs_dir.glob("*/*")) - before):
         time.sleep(0.5)
-    run = next(iter(new))
-    while not (run / "metrics.json").exists() or json.loads((run / "metrics.json").read_text()).get(
-        "status"
-    ) in ("queued", "running"):
+    metrics = next(iter(new)) / "metrics.json"
+    while not metrics.exists() or json.loads(metrics.read_text())["status"] in (
+        "queued",
+        "running",
+    ):
         time.sleep(0.5)
-    return run
+    return metrics.parent
 
 
 def train_in_app(page: Page, url: str, case: tuple, runs_dir: Path, server_pid: int) -> dict:
