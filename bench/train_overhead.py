@@ -65,6 +65,7 @@ new MutationObserver(() => {
 }).observe(document.body, {subtree: true, childList: true, characterData: true});
 """
 TICK = os.sysconf("SC_CLK_TCK")
+RUNNING = ("queued", "running")  # a run's status in its metrics.json until the training ends
 
 
 def throughput(epoch_seconds: list[float], samples: int) -> float:
@@ -136,10 +137,7 @@ def wait_until_ended(runs_dir: Path, before: set[Path]) -> Path:
     while not (new := set(runs_dir.glob("*/*")) - before):
         time.sleep(0.5)
     metrics = next(iter(new)) / "metrics.json"
-    while not metrics.exists() or json.loads(metrics.read_text())["status"] in (
-        "queued",
-        "running",
-    ):
+    while not metrics.exists() or json.loads(metrics.read_text())["status"] in RUNNING:
         time.sleep(0.5)
     return metrics.parent
 
