@@ -141,6 +141,11 @@ def test_the_page_keeps_one_feed_per_training_it_shows(monkeypatch, tmp_path):
     assert (tmp_path / f"{token}.html").exists()
     again = live_view.fed_progress_html(job, job.progress, "en")
     assert f'id="feed-{token}"' in again  # the same feed for the same training
+    # A switch to Korean while it trains: a feed that speaks Korean.
+    korean = live_view.fed_progress_html(job, job.progress, "ko")
+    korean_token = re.search(r'id="feed-([\w-]+)"', korean)[1]
+    assert korean_token != token and "배치 50/100" in korean
+    assert "배치 50/100" in (tmp_path / f"{korean_token}.html").read_text()
     job.progress = progress(run_dir="runs/y")
     other = live_view.fed_progress_html(job, job.progress, "en")
     assert f'id="feed-{token}"' not in other and "<script>" in other
