@@ -33,12 +33,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from core.engine import RAY_ADDRESS_ENV, TrainingRequest
+from core.engine.ended import progress_of_run
 from core.engine.scheduler import OwnerBusyError
 from core.i18n import MessageError, msg
 from core.runs import MODEL_FILE, RunStore, check_id
 from core.spec import NetworkSpec, validate
 from core.training.config import TrainConfig
-from core.training.progress import Progress, Status, Summary
+from core.training.progress import Progress, Status
 from core.training.run_state import read_run_state
 
 if TYPE_CHECKING:
@@ -279,30 +280,12 @@ class RayHandle:
         from core.engine.ray_worker import ended_progress
 
         run_dir = Path(self.run_dir)
-        progress = ended_progress(self.request, "failed", msg("train.worker_lost"))
+        lost = msg("train.worker_lost")
         try:
             record = RunStore(run_dir.parent.parent).load_run(run_dir.parent.name, run_dir.name)
         except (FileNotFoundError, ValueError):
-            return progress
-        history = {k: tuple(v) for k, v in record.history.items() if isinstance(v, list)}
-        summary = Summary(
-            final=record.final,
-            best=record.best,
-            best_epoch=record.best_epoch,
-            best_monitor=None,
-            test_loss=record.test_loss,
-            test_accuracy=record.test_accuracy,
-            wall_seconds=record.wall_seconds or 0.0,
-            train_seconds=record.train_seconds or 0.0,
-            stopped_early=False,
-        )
-        return dataclasses.replace(
-            progress,
-            epoch=record.epochs,
-            epochs=record.epochs_planned or record.epochs,
-            history=MappingProxyType(history),
-            summary=summary,
-        )
+            return ended_progress(self.request, "failed", lost)
+        return progress_of_run(record, "failed", lost)
 
 
 def _check_resumable(request: TrainingRequest) -> None:

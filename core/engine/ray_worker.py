@@ -31,6 +31,7 @@ import ray
 from ray.experimental import internal_kv
 
 from core.engine import TrainingRequest
+from core.engine.ended import batches_per_epoch
 from core.i18n import MessageError, msg
 from core.training.progress import Progress
 
@@ -402,14 +403,6 @@ class Trainer:
             job.wait()
 
 
-def _batches_per_epoch(request: TrainingRequest) -> int:
-    config, mnist_train = request.config, 60_000
-    n = min(config.subset_size or mnist_train, mnist_train)
-    if config.validation == "split":
-        n = int(n * (1.0 - config.validation_split))
-    return max(1, -(-n // config.batch_size))
-
-
 def waiting(request: TrainingRequest, position: int | None) -> Progress:
     """The progress of a training not training yet (queued, or being prepared by its trainer)."""
     return Progress(
@@ -421,7 +414,7 @@ def waiting(request: TrainingRequest, position: int | None) -> Progress:
         epochs=request.config.epochs,
         initial_epoch=0,
         batch=0,
-        batches_per_epoch=_batches_per_epoch(request),
+        batches_per_epoch=batches_per_epoch(request.config),
         samples_seen=0,
         samples_per_second=None,
         seconds_elapsed=0.0,
