@@ -136,3 +136,32 @@ def test_an_uploaded_model_made_active_comes_back(small_trained_mlp):
     assert active.test_accuracy == pytest.approx(uploaded.test_accuracy)
     same_predictions(active.model, small_trained_mlp)
     assert fresh.title[0].value == translate("draw.title", "ko")
+
+
+def test_a_training_that_ended_while_the_page_was_closed_shows_on_train_and_becomes_active():
+    at = build(session(), "mlp_sgd", "MLP")
+    at = train_quickly(open_page("train", at))
+    job = at.session_state[Keys.JOB]
+    assert job.wait(JOB_TIMEOUT)  # ended with no run of the page to see it
+    fresh = refresh(at, "train")
+    active = fresh.session_state[Keys.ACTIVE_MODEL]
+    assert active.source == "trained" and active.run_dir == str(job.run_dir)
+    same_predictions(active.model, job.trained_model())
+    shown = texts(fresh)
+    unseen = translate("train.ended_unseen", "en")
+    assert f"Training finished: {unseen}" in shown and "Test accuracy" in shown
+    assert by_key(fresh.button, "train_continue")  # and it continues from here
+    again = refresh(fresh, "train")  # seen now: a refresh shows the model, not that news
+    assert unseen not in texts(again)
+    assert again.session_state[Keys.ACTIVE_MODEL].run_dir == str(job.run_dir)
+
+
+def test_a_training_seen_to_its_end_is_not_news_after_a_refresh():
+    at = build(session(), "mlp_sgd", "MLP")
+    at = train_quickly(open_page("train", at))
+    assert at.session_state[Keys.JOB].wait(JOB_TIMEOUT)
+    at.run()  # the page saw the end
+    at = build(at, "cnn", "A newer CNN")  # and the learner went on
+    fresh = refresh(at, "train")
+    assert fresh.session_state[Keys.ACTIVE_MODEL].name == "A newer CNN"
+    assert translate("train.ended_unseen", "en") not in texts(fresh)

@@ -16,7 +16,7 @@ from ui.i18n import t
 from ui.layer_editor import current_layers, set_editor_layers
 from ui.resources import run_store
 from ui.runtime import wait_for_tensorflow
-from ui.session import owner_token
+from ui.session import find_unseen_end, owner_token, watched_run
 from ui.state import ActiveModel, Keys, active_model, set_active_model
 from ui.train_settings import SETTING_KEYS as TRAIN_KEYS
 
@@ -29,6 +29,7 @@ CHOICES = {Keys.LESSON: LESSONS_BY_KEY, Keys.BUILD_PRESET: PRESETS}  # keys an o
 SETTINGS_FOR_MODEL = "train_settings_for_active"  # Train's settings were the active model's
 KEPT = "durable_kept"  # the SessionRecord as last read or written
 FAILED_MODEL = "durable_failed_model"  # uid of an active model that could not be written
+WATCHED_RUN = "durable_watched_run"  # the session's training, while it was active
 
 
 def _store() -> SessionStore:
@@ -62,6 +63,7 @@ def restore_session() -> None:
             st.session_state[Keys.ACTIVE_LESSON] = settings.get(Keys.ACTIVE_LESSON)
             if settings.get(SETTINGS_FOR_MODEL):
                 st.session_state["train_settings_for"] = _network_key(active)
+    find_unseen_end(settings.get(WATCHED_RUN))
 
 
 def _load_model(owner: str, saved: SavedModel) -> ActiveModel | None:
@@ -86,6 +88,7 @@ def keep_session() -> None:
     settings = dict(kept.settings)  # a setting its page has not drawn yet keeps its kept value
     state = st.session_state
     settings |= {k: state[k] for k in SETTING_KEYS if k in state and is_plain(state[k])}
+    settings[WATCHED_RUN] = watched_run()
     layers = kept.layers
     if Keys.BUILD_LAYERS in state:
         layers = [layer.to_dict() for layer in current_layers()]

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from core.engine.ended import EndedRunHandle
+from core.i18n import msg
 from core.runs import NICKNAME_MAX, NicknameError, RunRecord, is_owner_token, new_owner_token
 from core.spec import NetworkSpec
 from ui.i18n import t, tm
@@ -53,6 +55,28 @@ def watch(job: TrainingHandle) -> None:
     # Let the previous job go now, not when this one ends: its model (unless still the active one)
     # is then garbage that this job's end collects and hands back (release_freed_memory).
     st.session_state[Keys.ADOPTED_JOB] = None
+
+
+def watched_run() -> str | None:
+    """The run id of the session's training until its model has been adopted (or it failed):
+    a refresh then looks for its end (find_unseen_end)."""
+    job = st.session_state.get(Keys.JOB)
+    if job is None or st.session_state.get(Keys.ADOPTED_JOB) is job or job.status == "failed":
+        return None
+    return Path(job.run_dir).name
+
+
+def find_unseen_end(run_id: object) -> None:
+    """After a refresh: the session's training that ended while no page of it was open becomes
+    the session's job again, as if watched to its end (adopt_finished_job then takes its model)."""
+    owner = owner_token()
+    if not isinstance(run_id, str) or engine().active_job(owner) is not None:
+        return
+    try:
+        job = EndedRunHandle(run_store(), owner, run_id, msg("train.ended_unseen"))
+    except (FileNotFoundError, ValueError):  # deleted, or interrupted (the Runs page continues it)
+        return
+    st.session_state[Keys.JOB] = job
 
 
 def stop_current_job() -> None:
