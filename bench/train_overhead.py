@@ -2,16 +2,21 @@
 
 Starts the app server, opens the Train page in headless Chromium, trains a preset through the page
 on all 60,000 digits and keeps the live view open until the run ends; then runs a plain
-`model.fit` of the same model, data pipeline and batch size in a separate process (and, for
-reference, one that hands `fit` the NumPy arrays as the tutorials do). Pairs alternate, three per
-preset. Throughput is digits per second in the median epoch of a run, the first (tracing) left out. Also reports the CPU time the server, the plain process and the browser used,
+`model.fit` of the same model, data pipeline and batch size in a separate process (and, once per
+preset for reference, one that hands `fit` the NumPy arrays as the tutorials do). Each watched
+run is bracketed by a plain run before and one after, three brackets per preset, and compared
+with their geometric mean: this machine's speed drifts by several percent over minutes, and the
+bracket cancels a steady drift. The two plain runs of a bracket are the same training twice: their
+ratio is the bench's own noise, printed beside each result (a watched ratio inside that noise
+cannot be told from 1). Throughput is digits per second in the median epoch of a run, the first
+(tracing) left out. Also reports the CPU time the server, the plain process and the browser used,
 how long after the click on Train the first batch ended, and how far apart the live view's progress
 updates came in the browser (recorded in the page by a MutationObserver, so that watching costs no
 more than a learner's browser does: the end of a run is read from its files, not by Playwright
 polling the page, which competed with the training).
 
-Run from the repository root: .venv/bin/python -m bench.train_overhead [--pairs 3]
-[--presets mlp_sgd default] [--unwatched] (--unwatched: each pair also trains through the app with
+Run from the repository root: .venv/bin/python -m bench.train_overhead [--brackets 3]
+[--presets mlp_sgd default] [--unwatched] (--unwatched: each bracket also trains through the app with
 the page closed after the first batch, which tells the browser's cost from the server's)
 Goal: the worse ratio (printed last) at least 0.97; live view at most about 1 s behind; first batch
 within 3 s of the click.
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -43,7 +49,7 @@ from tests.browser.conftest import (
     wait_healthy,
 )
 
-PAIRS = 3
+BRACKETS = 3
 DIGITS = 60_000
 # (preset key, title in the picker, batch size: the preset's own, epochs per run). Epochs are many
 # enough that a run lasts 10-30 s: this machine's epoch times jitter by up to 2x from one epoch to
@@ -189,11 +195,11 @@ def train_unwatched(page: Page, url: str, case: tuple, runs_dir: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=PAIRS)
+    parser.add_argument("--brackets", type=int, default=BRACKETS)
     parser.add_argument("--presets", nargs="+", default=[case[0] for case in CASES])
     parser.add_argument(
         "--unwatched", action="store_true",
-        help="also train each pair once more with the page closed after the first batch",
+        help="also train each bracket once more with the page closed after the first batch",
     )  # fmt: skip
     args = parser.parse_args()
     runs_dir = Path(tempfile.mkdtemp(prefix="bench-runs-")) / "runs"
@@ -210,50 +216,51 @@ def main() -> None:
             page.set_default_timeout(120_000)
             for case in (case for case in CASES if case[0] in args.presets):
                 preset, _, batch_size, epochs = case
-                app_runs, plain_runs, arrays_runs = [], [], []
-                for pair in range(args.pairs):
+                ratios[preset], noise = [], []
+                before = plain_fit(preset, batch_size, epochs)
+                for bracket in range(args.brackets):
                     app = train_in_app(page, url, case, runs_dir, server.pid)
-                    plain = plain_fit(preset, batch_size, epochs)
-                    arrays = plain_fit(preset, batch_size, epochs, "--arrays")
+                    after = plain_fit(preset, batch_size, epochs)
+                    plain = math.sqrt(before["throughput"] * after["throughput"])
+                    ratios[preset].append(app["throughput"] / plain)
+                    noise.append(after["throughput"] / before["throughput"])
                     if args.unwatched:
                         alone = train_unwatched(page, url, case, runs_dir)
                         print(
-                            f"{preset} pair {pair + 1}: app unwatched {alone['throughput']:,.0f} "
-                            f"digits/s; watched / unwatched "
+                            f"{preset} bracket {bracket + 1}: app unwatched "
+                            f"{alone['throughput']:,.0f} digits/s; watched / unwatched "
                             f"{app['throughput'] / alone['throughput']:.3f}",
                             flush=True,
                         )
-                    app_runs.append(app)
-                    plain_runs.append(plain)
-                    arrays_runs.append(arrays)
                     print(
-                        f"{preset} pair {pair + 1}: app {app['throughput']:,.0f} digits/s, "
-                        f"plain {plain['throughput']:,.0f} digits/s, "
-                        f"ratio {app['throughput'] / plain['throughput']:.3f} "
-                        f"(fit on the arrays {arrays['throughput']:,.0f} digits/s); "
-                        f"CPU s: server {app['server_cpu_s']:.1f} (plain process "
-                        f"{plain['cpu_s']:.1f}), browser {app['browser_cpu_s']:.1f} "
+                        f"{preset} bracket {bracket + 1}: app {app['throughput']:,.0f} digits/s, "
+                        f"plain {before['throughput']:,.0f} before and {after['throughput']:,.0f} "
+                        f"after, ratio {ratios[preset][-1]:.3f} (plain after / before "
+                        f"{noise[-1]:.3f}); CPU s: server {app['server_cpu_s']:.1f} (plain process "
+                        f"{after['cpu_s']:.1f}), browser {app['browser_cpu_s']:.1f} "
                         f"in {app['wall_s']:.0f} s; first batch {app['first_batch_s']:.2f} s "
                         f"after the click; {app['updates']} live-view updates, "
                         f"gap p95 {app['p95_gap_s']:.2f} s, max {app['max_gap_s']:.2f} s",
                         flush=True,
                     )
-                app_median = statistics.median(r["throughput"] for r in app_runs)
-                plain_median = statistics.median(r["throughput"] for r in plain_runs)
-                arrays_median = statistics.median(r["throughput"] for r in arrays_runs)
-                ratios[preset] = app_median / plain_median
+                    before = after  # the next bracket opens with this one's closing run
+                arrays = plain_fit(preset, batch_size, epochs, "--arrays")
+                spread = max(abs(math.log(r)) for r in noise)
                 print(
-                    f"{preset}: median app {app_median:,.0f} vs plain {plain_median:,.0f} digits/s, "
-                    f"ratio {ratios[preset]:.3f}; vs fit on the arrays as in the tutorials "
-                    f"{arrays_median:,.0f} digits/s, ratio {app_median / arrays_median:.3f}",
+                    f"{preset}: median ratio {statistics.median(ratios[preset]):.3f} "
+                    f"(brackets {', '.join(f'{r:.3f}' for r in ratios[preset])}); the bench's "
+                    f"noise, plain after / before: {', '.join(f'{r:.3f}' for r in noise)} "
+                    f"(up to {math.exp(spread) - 1:.0%}); fit on the arrays as in the tutorials "
+                    f"{arrays['throughput']:,.0f} digits/s",
                     flush=True,
                 )
             browser.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
-    worst = min(ratios, key=ratios.get)
-    print(f"worse ratio (app watched / plain fit), {worst}: {ratios[worst]:.3f}")
+    medians = {preset: statistics.median(r) for preset, r in ratios.items()}
+    worst = min(medians, key=medians.get)
+    print(f"worse ratio (app watched / plain fit), {worst}: {medians[worst]:.3f}")
 
 
 if __name__ == "__main__":
