@@ -32,7 +32,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.browser
 
 MLP = "Tutorial MLP 784-64-10 (SGD)"
-EPOCHS = 4  # on all 60,000 digits: long enough to be killed under, short enough to watch end
+EPOCHS = 20  # on all 60,000 digits: 25-60 s, long enough to be killed under and reconnect
 
 
 @contextmanager
