@@ -17,11 +17,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
-import keras
-
+from bench.plain_fit import EpochTimer
 from core.build import build_model
 from core.data import Mnist, batches, labels_for_loss, load_mnist
 from core.engine import TrainingRequest
@@ -32,18 +30,6 @@ from core.training.job import TrainingJob
 
 # The job's own callback list; app_job swaps it in and out for --without (the app never does).
 ALL_CALLBACKS = TrainingJob._callbacks
-
-
-class EpochTimer(keras.callbacks.Callback):
-    def __init__(self) -> None:
-        super().__init__()
-        self.seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
 
 
 def plain_fit(preset: Preset, mnist: Mnist, epochs: int) -> list[float]:
