@@ -1,5 +1,7 @@
 """A refresh (a fresh AppTest with the same ?session= and ?lang=) brings back the session's state."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -7,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from core.i18n import translate
 from core.persist import model_to_bytes
 from core.presets import PRESETS
+from core.runs import MODEL_FILE
 from core.session_store import SESSION_FILE
 from tests.apptest_helpers import APP, TIMEOUT, by_key, open_layer_editor, open_page, texts
 from tests.test_pages_training import JOB_TIMEOUT, train_quickly
@@ -165,3 +168,16 @@ def test_a_training_seen_to_its_end_is_not_news_after_a_refresh():
     fresh = refresh(at, "train")
     assert fresh.session_state[Keys.ACTIVE_MODEL].name == "A newer CNN"
     assert translate("train.ended_unseen", "en") not in texts(fresh)
+
+
+def test_an_unseen_end_whose_model_file_is_damaged_stays_on_runs():
+    at = build(session(), "mlp_sgd", "MLP")
+    at = train_quickly(open_page("train", at))
+    job = at.session_state[Keys.JOB]
+    assert job.wait(JOB_TIMEOUT)
+    (Path(job.run_dir) / MODEL_FILE).write_bytes(b"not a zip")  # damaged while nobody watched
+    fresh = refresh(at, "train")  # no exception (refresh checks), no claim of a new model
+    assert translate("train.ended_unseen", "en") not in texts(fresh)
+    assert fresh.session_state[Keys.ACTIVE_MODEL].run_dir != str(job.run_dir)
+    runs = open_page("runs", fresh)
+    assert not runs.exception and "MLP" in texts(runs)

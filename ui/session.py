@@ -13,6 +13,7 @@ from core.runs import NICKNAME_MAX, NicknameError, RunRecord, is_owner_token, ne
 from core.spec import NetworkSpec
 from ui.i18n import t, tm
 from ui.resources import engine, run_store
+from ui.runtime import wait_for_tensorflow
 from ui.state import ActiveModel, Keys, set_active_model
 
 if TYPE_CHECKING:
@@ -76,6 +77,9 @@ def find_unseen_end(run_id: object) -> None:
         job = EndedRunHandle(run_store(), owner, run_id, msg("train.ended_unseen"))
     except (FileNotFoundError, ValueError):  # deleted, or interrupted (the Runs page continues it)
         return
+    wait_for_tensorflow(t("loading.tensorflow"))
+    if job.status != "failed" and job.trained_model() is None:
+        return  # no model to make active (cancelled, or its file unreadable): Runs lists the run
     st.session_state[Keys.JOB] = job
 
 

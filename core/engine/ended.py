@@ -103,10 +103,13 @@ class EndedRunHandle:
         return True
 
     def trained_model(self) -> keras.Model | None:
-        """The run's saved model (safe mode), or None if it saved none."""
+        """The run's saved model (safe mode), or None if it saved none or it cannot be read."""
         path = Path(self.run_dir) / MODEL_FILE
         if self._model is None and self.status != "failed" and path.exists():
             import keras
 
-            self._model = keras.saving.load_model(path, safe_mode=True)
+            try:
+                self._model = keras.saving.load_model(path, safe_mode=True)
+            except Exception:  # damaged, or deleted meanwhile: Runs still lists the run
+                return None
         return self._model
