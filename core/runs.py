@@ -111,6 +111,7 @@ class RunRecord:
     final: dict[str, float]  # metrics of the last completed epoch
     best: dict[str, float]  # metrics of the best epoch
     best_epoch: int | None  # 1-based
+    best_monitor: str | None  # the metric that chose the best epoch
     test_loss: float | None  # of the saved model on the 10k test set
     test_accuracy: float | None
     wall_seconds: float | None
@@ -271,6 +272,7 @@ def _read_record(path: Path, training: set[Path] | None = None) -> RunRecord:
         final=metrics.get("final", last),
         best=metrics.get("best", {}),
         best_epoch=metrics.get("best_epoch"),
+        best_monitor=metrics.get("best_monitor"),
         test_loss=metrics.get("test_loss"),
         test_accuracy=metrics.get("test_accuracy"),
         wall_seconds=metrics.get("wall_seconds"),

@@ -38,6 +38,11 @@ def test_a_finished_run_reads_back_as_its_handle_showed_it(store, mnist):
     assert (read.epoch, read.epochs, read.batches_per_epoch) == (2, 2, 29)
     assert read.history == seen.history
     assert read.summary.test_accuracy == pytest.approx(seen.summary.test_accuracy)
+    assert read.summary.best_monitor == seen.summary.best_monitor is not None  # Train shows it
+    assert (read.summary.best_epoch, read.summary.best) == (
+        seen.summary.best_epoch,
+        seen.summary.best,
+    )
     assert ended.config == CONFIG and ended.name == "mlp"
     x = to_model_input(mnist.x_test[:50], spec.input_shape)
     np.testing.assert_allclose(

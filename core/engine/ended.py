@@ -37,7 +37,7 @@ def progress_of_run(record: RunRecord, status: Status, message: Message | str) -
         final=record.final,
         best=record.best,
         best_epoch=record.best_epoch,
-        best_monitor=None,
+        best_monitor=record.best_monitor,
         test_loss=record.test_loss,
         test_accuracy=record.test_accuracy,
         wall_seconds=record.wall_seconds or 0.0,
