@@ -19,15 +19,6 @@ if TYPE_CHECKING:
     import keras
 
 ENDED = ("finished", "stopped", "failed")  # the run statuses a training ends with
-MNIST_TRAIN = 60_000
-
-
-def batches_per_epoch(config: TrainConfig) -> int:
-    """Batches in one epoch of this configuration."""
-    n = min(config.subset_size or MNIST_TRAIN, MNIST_TRAIN)
-    if config.validation == "split":
-        n = int(n * (1.0 - config.validation_split))
-    return max(1, -(-n // config.batch_size))
 
 
 def progress_of_run(record: RunRecord, status: Status, message: Message | str) -> Progress:
@@ -54,7 +45,7 @@ def progress_of_run(record: RunRecord, status: Status, message: Message | str) -
         epochs=record.epochs_planned or record.epochs,
         initial_epoch=0,
         batch=0,
-        batches_per_epoch=batches_per_epoch(config),
+        batches_per_epoch=config.batches_per_epoch(),
         samples_seen=0,
         samples_per_second=None,
         seconds_elapsed=record.wall_seconds or 0.0,

@@ -31,7 +31,6 @@ import ray
 from ray.experimental import internal_kv
 
 from core.engine import TrainingRequest
-from core.engine.ended import batches_per_epoch
 from core.i18n import MessageError, msg
 from core.training.progress import Progress
 
@@ -414,7 +413,7 @@ def waiting(request: TrainingRequest, position: int | None) -> Progress:
         epochs=request.config.epochs,
         initial_epoch=0,
         batch=0,
-        batches_per_epoch=batches_per_epoch(request.config),
+        batches_per_epoch=request.config.batches_per_epoch(),
         samples_seen=0,
         samples_per_second=None,
         seconds_elapsed=0.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ LrSchedule = Literal["none", "reduce_on_plateau", "step", "cosine"]
 VALIDATIONS = ("split", "test", "none")
 MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
 LR_SCHEDULES = ("none", "reduce_on_plateau", "step", "cosine")
+MNIST_TRAIN = 60_000  # digits in MNIST's training set
 
 
 class ConfigError(MessageError):
@@ -45,6 +47,18 @@ class TrainConfig:
     step_every: int = 2  # step: multiply the lr by step_factor every step_every epochs
     step_factor: float = 0.5
     # cosine: decays from the compiled learning rate to ~0 over this job's batches
+
+    def train_digits(self, available: int = MNIST_TRAIN) -> int:
+        """Digits each epoch trains on, out of those available: the subset, less the held-out
+        split (Keras keeps the first floor(n * (1 - split)) for training)."""
+        n = min(self.subset_size or available, available)
+        if self.validation == "split":
+            n = math.floor(n * (1.0 - self.validation_split))
+        return n
+
+    def batches_per_epoch(self, available: int = MNIST_TRAIN) -> int:
+        """Batches in one epoch."""
+        return max(1, math.ceil(self.train_digits(available) / self.batch_size))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for spec.json."""

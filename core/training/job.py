@@ -81,7 +81,7 @@ class TrainingJob:
         digits = min(config.subset_size or len(mnist.x_train), len(mnist.x_train))
         self.n_validation = digits - self.n_train if config.validation == "split" else 0
         self.n_test = len(mnist.x_test)
-        self.batches_per_epoch = math.ceil(self.n_train / config.batch_size)
+        self.batches_per_epoch = config.batches_per_epoch(len(mnist.x_train))
         self.initial_epoch = resume.epochs if resume else 0
         self.base_lr = (
             resume.base_lr
@@ -551,10 +551,7 @@ class TrainingJob:
             raise ConfigError("train.needs_accuracy_metric", monitor=needs_accuracy[0])
 
     def _train_count(self) -> int:
-        n = min(self.config.subset_size or len(self.mnist.x_train), len(self.mnist.x_train))
-        if self.config.validation == "split":
-            # Keras keeps the first floor(n * (1 - split)) digits for training.
-            n = int(math.floor(n * (1.0 - self.config.validation_split)))
+        n = self.config.train_digits(len(self.mnist.x_train))
         if n < 1:
             raise ConfigError("train.no_training_digits")
         return n
